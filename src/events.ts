@@ -1,0 +1,116 @@
+/**
+ * Socket events with zeromq.js v6's names and shapes, read through
+ * `sock.events` either by `receive()` / async iteration or by `on()`.
+ *
+ * @example
+ * ```ts
+ * sock.events.on("connect:retry", (e) => console.log(`retry in ${e.interval} ms`))
+ * ```
+ */
+import { EventEmitter } from "node:events"
+import { ZmeshError } from "./errors.js"
+import { Queue } from "./routing/queue.js"
+
+type Expand<T> = T extends infer O ? { [K in keyof O]: O[K] } : never
+export type EventFor<T extends string, D = object> = Expand<{ type: T } & D>
+
+interface EventAddress {
+  /** The endpoint concerned. */
+  address: string
+}
+interface EventError {
+  error: ZmeshError
+}
+interface EventInterval {
+  /** The wait in ms before the next attempt. */
+  interval: number
+}
+
+export type Event =
+  | EventFor<"accept", EventAddress>
+  | EventFor<"accept:error", EventAddress & EventError>
+  | EventFor<"bind", EventAddress>
+  | EventFor<"bind:error", EventAddress & EventError>
+  | EventFor<"connect", EventAddress>
+  | EventFor<"connect:delay", EventAddress>
+  | EventFor<"connect:retry", EventAddress & EventInterval>
+  | EventFor<"close", EventAddress>
+  | EventFor<"close:error", EventAddress & EventError>
+  | EventFor<"disconnect", EventAddress & Partial<EventError>>
+  | EventFor<"end">
+  | EventFor<"handshake", EventAddress>
+  | EventFor<"handshake:error:protocol", EventAddress & EventError>
+  | EventFor<"handshake:error:auth", EventAddress & EventError>
+  | EventFor<"handshake:error:other", EventAddress & EventError>
+  | EventFor<"unknown">
+
+export type EventType = Event["type"]
+export type EventOfType<E extends EventType = EventType> = Expand<Extract<Event, { type: E }>>
+
+/** Events kept for `receive()` before new ones are dropped, like libzmq's monitor HWM. */
+const MAX_QUEUED = 1000
+
+export class Observer {
+  private readonly queue = new Queue<Event>()
+  private readonly waiters = new Queue<{ resolve: (e: Event) => void; reject: (e: Error) => void }>()
+  private emitter: EventEmitter | undefined
+  private isClosed = false
+
+  get closed(): boolean {
+    return this.isClosed
+  }
+
+  /** Adds a listener; from then on events go to listeners and `receive()` is not available. */
+  on<E extends EventType>(type: E, listener: (event: EventOfType<E>) => void): this {
+    this.emitter ??= new EventEmitter()
+    this.emitter.on(type, listener)
+    return this
+  }
+
+  off<E extends EventType>(type: E, listener: (event: EventOfType<E>) => void): this {
+    this.emitter?.off(type, listener)
+    return this
+  }
+
+  /** The next event; rejects with EAGAIN once the observer is closed. */
+  receive(): Promise<Event> {
+    if (this.emitter !== undefined) {
+      return Promise.reject(new ZmeshError("EINVAL", "observer is in listener mode after on(); receive() is not available"))
+    }
+    const event = this.queue.shift()
+    if (event !== undefined) return Promise.resolve(event)
+    if (this.isClosed) return Promise.reject(new ZmeshError("EAGAIN", "Observer is closed"))
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
+  }
+
+  close(): void {
+    if (this.isClosed) return
+    this.isClosed = true
+    for (const waiter of this.waiters.drain()) waiter.reject(new ZmeshError("EAGAIN", "Observer is closed"))
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Event, undefined> {
+    return {
+      next: async () => {
+        try {
+          return { value: await this.receive(), done: false }
+        } catch (err) {
+          if (this.isClosed && (err as ZmeshError).code === "EAGAIN") return { value: undefined, done: true }
+          throw err
+        }
+      },
+    }
+  }
+
+  /** @internal Called by the socket. */
+  emit(event: Event): void {
+    if (this.isClosed) return
+    if (this.emitter !== undefined) {
+      this.emitter.emit(event.type, event)
+      return
+    }
+    const waiter = this.waiters.shift()
+    if (waiter !== undefined) waiter.resolve(event)
+    else if (this.queue.length < MAX_QUEUED) this.queue.push(event)
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * zmesh: ZeroMQ's socket patterns in pure TypeScript, ZMTP 3.1 on the wire,
+ * with zeromq.js v6's API.
+ *
+ * @example
+ * ```ts
+ * import { Push, Pull } from "zmesh"
+ * const pull = new Pull(); await pull.bind("tcp://127.0.0.1:*")
+ * const push = new Push(); push.connect(pull.lastEndpoint!)
+ * await push.send("hello")
+ * const [msg] = await pull.receive()
+ * ```
+ */
+export { Socket } from "./sockets/socket-base.js"
+export { Push } from "./sockets/push.js"
+export { Pull } from "./sockets/pull.js"
+export { Pair } from "./sockets/pair.js"
+export { Observer } from "./events.js"
+export type { Event, EventType, EventOfType, EventFor } from "./events.js"
+export { ZmeshError, ErrorCode } from "./errors.js"
+export type { MessageLike } from "./message.js"
+export type { Message } from "./routing/pipe.js"
+export type { SocketOptionValues } from "./options.js"
+
+/** The ZMTP version spoken on the wire, in the spirit of zeromq.js's `version` (the libzmq version). */
+export const version = "4.3.5"

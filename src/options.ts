@@ -1,0 +1,147 @@
+/**
+ * Socket options: declared once here with their libzmq names and defaults,
+ * exposed as constructor options and as properties with zeromq.js v6 names.
+ */
+import { ZmeshError } from "./errors.js"
+
+/** Options every socket has. */
+export interface SocketOptionValues {
+  /** ZMQ_LINGER: ms that pending outbound messages survive `close()`/`disconnect()`; -1 waits for ever, 0 drops them. */
+  linger: number
+  /** ZMQ_SNDHWM: whole messages queued per peer before `send()` waits (or the socket drops, by type); 0 = no limit. */
+  sendHighWaterMark: number
+  /** ZMQ_RCVHWM: whole messages queued per peer before reading from it pauses; 0 = no limit. */
+  receiveHighWaterMark: number
+  /** ZMQ_SNDTIMEO: ms a `send()` may wait before rejecting with EAGAIN; -1 = for ever. */
+  sendTimeout: number
+  /** ZMQ_RCVTIMEO: ms a `receive()` may wait before rejecting with EAGAIN; -1 = for ever. */
+  receiveTimeout: number
+  /** ZMQ_RECONNECT_IVL: ms before redialing a lost or refused connection; -1 = never. */
+  reconnectInterval: number
+  /** ZMQ_RECONNECT_IVL_MAX: with a value above 0, each retry doubles the wait up to this many ms. */
+  reconnectMaxInterval: number
+  /** ZMQ_CONNECT_TIMEOUT: ms a TCP connect may take; 0 leaves it to the OS. */
+  connectTimeout: number
+  /** ZMQ_HANDSHAKE_IVL: ms the ZMTP handshake may take; 0 = no limit. */
+  handshakeInterval: number
+  /** ZMQ_HEARTBEAT_IVL: ms between PINGs on each connection; 0 = no heartbeats. */
+  heartbeatInterval: number
+  /** ZMQ_HEARTBEAT_TIMEOUT: ms to wait for any input after a PING before dropping the connection; -1 = the interval. */
+  heartbeatTimeout: number
+  /** ZMQ_HEARTBEAT_TTL: ms the peer should wait for our traffic before dropping us, sent in our PINGs (whole deciseconds). */
+  heartbeatTimeToLive: number
+  /** ZMQ_MAXMSGSIZE: largest inbound message in bytes, all frames together; -1 = no limit. */
+  maxMessageSize: number
+  /** ZMQ_BACKLOG: pending connections a listener queues. */
+  backlog: number
+  /** ZMQ_IMMEDIATE: queue messages only to peers whose connection is complete. */
+  immediate: boolean
+  /** ZMQ_IPV6: let `tcp://*:port` listen on IPv6 as well. */
+  ipv6: boolean
+  /** ZMQ_ROUTING_ID: the identity sent to ROUTER peers (1-255 bytes, not starting with a zero byte). */
+  routingId: string | null
+}
+
+export const socketDefaults: Readonly<SocketOptionValues> = {
+  linger: -1,
+  sendHighWaterMark: 1000,
+  receiveHighWaterMark: 1000,
+  sendTimeout: -1,
+  receiveTimeout: -1,
+  reconnectInterval: 100,
+  reconnectMaxInterval: 0,
+  connectTimeout: 0,
+  handshakeInterval: 30_000,
+  heartbeatInterval: 0,
+  heartbeatTimeout: -1,
+  heartbeatTimeToLive: 0,
+  maxMessageSize: -1,
+  backlog: 100,
+  immediate: false,
+  ipv6: false,
+  routingId: null,
+}
+
+/** How each option's values are checked; the key set must match the defaults. */
+type Check = "int" | "uint" | "bool" | "routingId"
+
+const checks: Record<keyof SocketOptionValues, Check> = {
+  linger: "int",
+  sendHighWaterMark: "uint",
+  receiveHighWaterMark: "uint",
+  sendTimeout: "int",
+  receiveTimeout: "int",
+  reconnectInterval: "int",
+  reconnectMaxInterval: "uint",
+  connectTimeout: "uint",
+  handshakeInterval: "uint",
+  heartbeatInterval: "uint",
+  heartbeatTimeout: "int",
+  heartbeatTimeToLive: "uint",
+  maxMessageSize: "int",
+  backlog: "uint",
+  immediate: "bool",
+  ipv6: "bool",
+  routingId: "routingId",
+}
+
+/** Validates one option value; throws EINVAL with the option's name. */
+export function checkOption(name: string, check: Check, value: unknown): unknown {
+  const bad = (why: string) => new ZmeshError("EINVAL", `invalid value for option ${name}: ${why}`)
+  switch (check) {
+    case "int":
+    case "uint":
+      if (typeof value !== "number" || !Number.isInteger(value)) throw bad(`${String(value)} is not an integer`)
+      if (value < (check === "uint" ? 0 : -1)) throw bad(`${value} is out of range`)
+      return value
+    case "bool":
+      if (typeof value !== "boolean") throw bad(`${String(value)} is not a boolean`)
+      return value
+    case "routingId": {
+      if (value === null) return null
+      if (typeof value !== "string" && !Buffer.isBuffer(value)) throw bad("expected a string, Buffer or null")
+      const bytes = Buffer.from(value as string)
+      if (bytes.length === 0 || bytes.length > 255) throw bad("must be 1-255 bytes")
+      if (bytes[0] === 0) throw bad("must not start with a zero byte (reserved by libzmq)")
+      return value
+    }
+  }
+}
+
+/**
+ * Defines a property per option on a socket class's prototype, backed by the
+ * instance's `options` record and validated on assignment.
+ */
+export function defineOptions(prototype: object, table: Record<string, Check>): void {
+  for (const [name, check] of Object.entries(table)) {
+    Object.defineProperty(prototype, name, {
+      configurable: true,
+      enumerable: true,
+      get(this: { options: Record<string, unknown> }) {
+        return this.options[name]
+      },
+      set(this: { options: Record<string, unknown> }, value: unknown) {
+        this.options[name] = checkOption(name, check, value)
+      },
+    })
+  }
+}
+
+/** Sets constructor options through the validating properties; unknown names are refused. */
+export function assignOptions(socket: object, given: object | undefined): void {
+  if (given === undefined) return
+  for (const [name, value] of Object.entries(given)) {
+    if (!hasSetter(socket, name)) throw new ZmeshError("EINVAL", `unknown socket option ${JSON.stringify(name)}`)
+    ;(socket as Record<string, unknown>)[name] = value
+  }
+}
+
+function hasSetter(object: object, name: string): boolean {
+  for (let proto = Object.getPrototypeOf(object); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const descriptor = Object.getOwnPropertyDescriptor(proto, name)
+    if (descriptor !== undefined) return descriptor.set !== undefined
+  }
+  return false
+}
+
+export { checks as socketOptionChecks, type Check as OptionCheck }

@@ -1,0 +1,135 @@
+/**
+ * The queues between a socket and one peer. Outbound messages go straight to
+ * the engine while it keeps up and queue here (up to `sendHighWaterMark`
+ * whole messages) while it is blocked or not connected yet. Inbound messages
+ * queue here up to `receiveHighWaterMark`; past it the engine stops reading,
+ * so backpressure reaches the sender and nothing is dropped.
+ */
+import { Queue } from "./queue.js"
+
+/** A message: its frames in order. */
+export type Message = Buffer[]
+
+/** What a pipe needs of the connection behind it. */
+export interface PipeEngine {
+  /** The connection cannot take more output until it drains. */
+  readonly blocked: boolean
+  send(frames: readonly Buffer[]): void
+  /** The pipe has room again: continue reading. */
+  resume(): void
+}
+
+/** The socket side, told when a pipe changes state. */
+export interface PipeOwner {
+  /** The pipe's inbound queue went from empty to non-empty. */
+  pipeReadable(pipe: Pipe): void
+  /** The pipe can take outbound messages again. */
+  pipeWritable(pipe: Pipe): void
+}
+
+let nextPipeId = 1
+
+export class Pipe {
+  readonly id = nextPipeId++
+  /** The endpoint this pipe belongs to (bound or connected), for events. */
+  readonly endpoint: string
+  /** The peer's routing id once known (ROUTER), or an empty buffer. */
+  routingId: Buffer = EMPTY
+  /** The peer's ZMTP minor version once connected. */
+  peerMinor = 1
+  engine: PipeEngine | undefined
+  private readonly inbound = new Queue<Message>()
+  private readonly outbound = new Queue<Message>()
+  private readonly owner: PipeOwner
+  private sendHwm: number
+  private receiveHwm: number
+  /** The engine was told to stop reading because the inbound queue is full. */
+  private inputStopped = false
+
+  constructor(owner: PipeOwner, endpoint: string, sendHwm: number, receiveHwm: number) {
+    this.owner = owner
+    this.endpoint = endpoint
+    this.sendHwm = sendHwm
+    this.receiveHwm = receiveHwm
+  }
+
+  /** True when `write()` would not exceed the send high-water mark. */
+  get writable(): boolean {
+    const engine = this.engine
+    if (engine !== undefined && !engine.blocked && this.outbound.length === 0) return true
+    return this.sendHwm <= 0 || this.outbound.length < this.sendHwm
+  }
+
+  /** Messages waiting to be read. */
+  get readable(): boolean {
+    return this.inbound.length > 0
+  }
+
+  /** Messages waiting for the connection. */
+  get queuedOut(): number {
+    return this.outbound.length
+  }
+
+  /** Sends or queues a whole message; the caller checked `writable`. */
+  write(message: Message): void {
+    const engine = this.engine
+    if (engine !== undefined && !engine.blocked && this.outbound.length === 0) engine.send(message)
+    else this.outbound.push(message)
+  }
+
+  read(): Message | undefined {
+    const message = this.inbound.shift()
+    // libzmq's low-water mark: resume reading once half the queue is free.
+    if (this.inputStopped && this.inbound.length <= this.receiveHwm >> 1) {
+      this.inputStopped = false
+      this.engine?.resume()
+    }
+    return message
+  }
+
+  /** From the engine: a message arrived. Returns false when the queue is full. */
+  deliver(message: Message): boolean {
+    this.inbound.push(message)
+    if (this.inbound.length === 1) this.owner.pipeReadable(this)
+    if (this.receiveHwm > 0 && this.inbound.length >= this.receiveHwm) {
+      this.inputStopped = true
+      return false
+    }
+    return true
+  }
+
+  /** Connects the pipe to a ready engine and hands it the queued output. */
+  attach(engine: PipeEngine): void {
+    this.engine = engine
+    this.inputStopped = false
+    this.flush()
+  }
+
+  /** The connection is gone; queued output waits for the next one. */
+  detach(): void {
+    this.engine = undefined
+    this.inputStopped = false
+  }
+
+  /** From the engine: it drained, so move queued output to it. */
+  flush(): void {
+    const engine = this.engine
+    if (engine === undefined) return
+    while (!engine.blocked && this.outbound.length > 0) engine.send(this.outbound.shift()!)
+    if (this.writable) this.owner.pipeWritable(this)
+  }
+
+  /** Moves all queued output into the engine regardless of blocking (for a lingering close). */
+  flushAll(): void {
+    const engine = this.engine
+    if (engine === undefined) return
+    for (let m = this.outbound.shift(); m !== undefined; m = this.outbound.shift()) engine.send(m)
+  }
+
+  /** Drops queued output (linger 0, or a peer that is gone for good). */
+  discardOutput(): void {
+    this.outbound.drain()
+  }
+}
+
+const EMPTY = Buffer.alloc(0)

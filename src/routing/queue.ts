@@ -1,0 +1,48 @@
+/** A growable ring buffer: O(1) push and shift without Array#shift's copying. */
+export class Queue<T> {
+  private items: (T | undefined)[] = new Array(16)
+  private head = 0
+  private mask = 15
+  length = 0
+
+  push(item: T): void {
+    if (this.length > this.mask) this.grow()
+    this.items[(this.head + this.length) & this.mask] = item
+    this.length++
+  }
+
+  shift(): T | undefined {
+    if (this.length === 0) return undefined
+    const item = this.items[this.head]
+    this.items[this.head] = undefined
+    this.head = (this.head + 1) & this.mask
+    this.length--
+    return item
+  }
+
+  peek(): T | undefined {
+    return this.length === 0 ? undefined : this.items[this.head]
+  }
+
+  /** Removes every item and returns them in order. */
+  drain(): T[] {
+    const out: T[] = []
+    for (let item = this.shift(); item !== undefined; item = this.shift()) out.push(item)
+    return out
+  }
+
+  /** Removes the items for which `remove` returns true, keeping the others in order. */
+  removeWhere(remove: (item: T) => boolean): void {
+    const kept = this.drain().filter((item) => !remove(item))
+    for (const item of kept) this.push(item)
+  }
+
+  private grow(): void {
+    const size = this.items.length
+    const next: (T | undefined)[] = new Array(size * 2)
+    for (let i = 0; i < this.length; i++) next[i] = this.items[(this.head + i) & this.mask]
+    this.items = next
+    this.head = 0
+    this.mask = size * 2 - 1
+  }
+}

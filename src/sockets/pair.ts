@@ -1,0 +1,81 @@
+/** PAIR (RFC 31): exactly one peer; a second connection is refused while the first exists. */
+import type { MessageLike } from "../message.js"
+import type { Message, Pipe } from "../routing/pipe.js"
+import type { SocketOptionValues } from "../options.js"
+import type { PeerInfo } from "../zmtp/session.js"
+import { Socket } from "./socket-base.js"
+
+/**
+ * Talks to exactly one other {@link Pair}; sends wait while the peer is full
+ * or not connected yet.
+ *
+ * @example
+ * ```ts
+ * const a = new Pair(); await a.bind("ipc:///tmp/pair.sock")
+ * const b = new Pair(); b.connect("ipc:///tmp/pair.sock")
+ * await b.send("hi"); const [msg] = await a.receive()
+ * ```
+ */
+export class Pair extends Socket {
+  private pipe: Pipe | undefined
+  /** A pipe that went away with messages still queued. */
+  private drained: Pipe | undefined
+
+  constructor(options?: Partial<SocketOptionValues>) {
+    super("PAIR", options)
+  }
+
+  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  trySend(message: MessageLike | readonly MessageLike[]): boolean {
+    return this.trySendMessage(message)
+  }
+
+  receive(): Promise<Message> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    return this.iterate()
+  }
+
+  protected xattach(pipe: Pipe, _peer: PeerInfo | undefined): boolean {
+    if (this.pipe !== undefined) return false
+    this.pipe = pipe
+    return true
+  }
+
+  protected xdetach(pipe: Pipe): void {
+    if (this.pipe === pipe) this.pipe = undefined
+    this.drained = pipe.readable ? pipe : this.drained
+  }
+
+  protected xreadable(_pipe: Pipe): void {}
+
+  protected xsend(message: Message): boolean {
+    const pipe = this.pipe
+    if (pipe === undefined || !pipe.writable) return false
+    pipe.write(message)
+    return true
+  }
+
+  protected xrecv(): Message | undefined {
+    // Messages left on a pipe that just went away are still delivered first.
+    if (this.drained !== undefined) {
+      const message = this.drained.read()
+      if (!this.drained.readable) this.drained = undefined
+      if (message !== undefined) return message
+    }
+    return this.pipe?.read()
+  }
+
+  protected xhasIn(): boolean {
+    return this.drained?.readable === true || this.pipe?.readable === true
+  }
+
+  protected xhasOut(): boolean {
+    return this.pipe?.writable === true
+  }
+}

@@ -1,0 +1,60 @@
+/** PULL (RFC 30): fair-queued input from every connected pusher. */
+import { FairQueue } from "../routing/fair-queue.js"
+import type { Message, Pipe } from "../routing/pipe.js"
+import type { SocketOptionValues } from "../options.js"
+import { Socket } from "./socket-base.js"
+
+/**
+ * Receives messages fair-queued from its {@link Push} peers.
+ *
+ * @example
+ * ```ts
+ * const pull = new Pull()
+ * await pull.bind("tcp://127.0.0.1:*")
+ * for await (const [job] of pull) console.log(job.toString())
+ * ```
+ */
+export class Pull extends Socket {
+  private readonly in = new FairQueue()
+
+  constructor(options?: Partial<SocketOptionValues>) {
+    super("PULL", options)
+  }
+
+  /** The next message, as an array of its parts. */
+  receive(): Promise<Message> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    return this.iterate()
+  }
+
+  protected xattach(_pipe: Pipe): boolean {
+    return true
+  }
+
+  protected xdetach(_pipe: Pipe): void {
+    // Messages already queued on the pipe stay readable; the fair-queue drops it once empty.
+  }
+
+  protected xreadable(pipe: Pipe): void {
+    this.in.activate(pipe)
+  }
+
+  protected xsend(_message: Message): boolean {
+    return false
+  }
+
+  protected xrecv(): Message | undefined {
+    return this.in.receive()
+  }
+
+  protected xhasIn(): boolean {
+    return this.in.hasMessages
+  }
+
+  protected xhasOut(): boolean {
+    return false
+  }
+}

@@ -1,0 +1,63 @@
+/** PUSH (RFC 30): round-robin to connected pullers; waits when all are at their high-water mark. */
+import type { MessageLike } from "../message.js"
+import { LoadBalancer } from "../routing/load-balancer.js"
+import type { Message, Pipe } from "../routing/pipe.js"
+import type { SocketOptionValues } from "../options.js"
+import { Socket } from "./socket-base.js"
+
+/**
+ * Sends messages round-robin to its {@link Pull} peers.
+ *
+ * @example
+ * ```ts
+ * const push = new Push()
+ * push.connect("tcp://127.0.0.1:5555")
+ * await push.send(["job", "42"])
+ * ```
+ */
+export class Push extends Socket {
+  private readonly out = new LoadBalancer()
+
+  constructor(options?: Partial<SocketOptionValues>) {
+    super("PUSH", options)
+  }
+
+  /** Sends a message (one part or an array of parts); waits while every peer is full. */
+  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  /** Sends only if it can be done now; returns false (and queues nothing) otherwise. */
+  trySend(message: MessageLike | readonly MessageLike[]): boolean {
+    return this.trySendMessage(message)
+  }
+
+  protected xattach(pipe: Pipe): boolean {
+    this.out.add(pipe)
+    return true
+  }
+
+  protected xdetach(pipe: Pipe): void {
+    this.out.remove(pipe)
+  }
+
+  protected xreadable(_pipe: Pipe): void {
+    // 30/PIPELINE: PUSH discards anything a peer sends it; its pipes have no reader.
+  }
+
+  protected xsend(message: Message): boolean {
+    return this.out.send(message) !== undefined
+  }
+
+  protected xrecv(): Message | undefined {
+    return undefined
+  }
+
+  protected xhasIn(): boolean {
+    return false
+  }
+
+  protected xhasOut(): boolean {
+    return this.out.writable
+  }
+}

@@ -1,0 +1,89 @@
+/** Listening on tcp:// and ipc:// with node:net. */
+import { existsSync, unlinkSync } from "node:fs"
+import net from "node:net"
+import { ZmeshError } from "../errors.js"
+import { type Endpoint, formatTcp } from "./endpoint.js"
+
+export interface Listener {
+  /** The endpoint actually bound (the real port for `:*`), as `lastEndpoint` reports it. */
+  readonly endpoint: string
+  /** Stops accepting; an ipc socket file is removed. Accepted connections stay open. */
+  close(): Promise<void>
+}
+
+export interface ListenOptions {
+  readonly backlog: number
+  /** ZMQ_IPV6: let `*` listen on IPv6 too. */
+  readonly ipv6: boolean
+}
+
+export async function listen(
+  endpoint: Endpoint,
+  options: ListenOptions,
+  onConnection: (socket: net.Socket) => void,
+): Promise<Listener> {
+  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, onConnection)
+  if (endpoint.transport === "tcp") {
+    const host = endpoint.host === "0.0.0.0" && options.ipv6 ? "::" : endpoint.host
+    await listenOn(server, { host, port: endpoint.port, backlog: options.backlog }, endpoint.address)
+    const bound = server.address() as net.AddressInfo
+    return { endpoint: formatTcp(bound.address, bound.port), close: () => closeServer(server) }
+  }
+  if (endpoint.transport === "ipc") {
+    const path = endpoint.path
+    try {
+      await listenOn(server, { path, backlog: options.backlog }, endpoint.address)
+    } catch (err) {
+      // A socket file nobody listens on is stale: replace it, as libzmq does.
+      if ((err as ZmeshError).code !== "EADDRINUSE" || (await isLive(path))) throw err
+      unlinkSync(path)
+      await listenOn(server, { path, backlog: options.backlog }, endpoint.address)
+    }
+    return {
+      endpoint: endpoint.address,
+      close: async () => {
+        await closeServer(server)
+        removeSocketFile(path)
+      },
+    }
+  }
+  throw new ZmeshError("EPROTONOSUPPORT", `cannot listen on ${endpoint.address} with node:net`)
+}
+
+function listenOn(server: net.Server, options: net.ListenOptions, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      const code = err.code === "EADDRINUSE" ? "EADDRINUSE" : "EINVAL"
+      reject(new ZmeshError(code, `could not bind ${address}: ${err.message}`, { address, cause: err }))
+    }
+    server.once("error", onError)
+    server.listen(options, () => {
+      server.off("error", onError)
+      resolve()
+    })
+  })
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()))
+}
+
+function removeSocketFile(path: string): void {
+  if (path.startsWith("\0")) return
+  try {
+    if (existsSync(path)) unlinkSync(path)
+  } catch {
+    // Already gone or not ours to remove: nothing to clean up.
+  }
+}
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.connect({ path })
+    probe.once("connect", () => {
+      probe.destroy()
+      resolve(true)
+    })
+    probe.once("error", () => resolve(false))
+  })
+}

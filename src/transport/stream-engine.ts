@@ -1,0 +1,217 @@
+/**
+ * Binds a node:net socket to a ZMTP Session: reads into the session, writes
+ * its output once per tick (writev), pauses reading when the receiver is
+ * full, and runs the handshake and heartbeat timers.
+ */
+import type net from "node:net"
+import { ZmeshError } from "../errors.js"
+import type { Mechanism } from "../zmtp/mechanisms/mechanism.js"
+import { type PeerInfo, Session, type SessionFailure } from "../zmtp/session.js"
+import type { SocketType } from "../zmtp/socket-type.js"
+
+/** Output above this many bytes is written at once instead of at the end of the tick. */
+const FLUSH_THRESHOLD = 256 * 1024
+
+export interface EngineOptions {
+  readonly socketType: SocketType
+  readonly routingId: Buffer | undefined
+  readonly mechanism: Mechanism
+  readonly maxMessageSize: number
+  /** ZMQ_HANDSHAKE_IVL in ms; 0 disables. */
+  readonly handshakeInterval: number
+  /** ZMQ_HEARTBEAT_IVL in ms; 0 disables. */
+  readonly heartbeatInterval: number
+  /** ZMQ_HEARTBEAT_TIMEOUT in ms; -1 means the interval. */
+  readonly heartbeatTimeout: number
+  /** ZMQ_HEARTBEAT_TTL in ms, sent in our PINGs. */
+  readonly heartbeatTimeToLive: number
+}
+
+export interface EngineHandler {
+  ready(engine: StreamEngine, peer: PeerInfo): void
+  /** A message arrived; false pauses reading until `resume()`. */
+  message(frames: Buffer[]): boolean
+  command?(name: string, data: Buffer): void
+  /** The kernel took our backlog: more may be sent. */
+  drained(): void
+  /** The connection is gone. `failure` is undefined for a plain close by either side. */
+  closed(engine: StreamEngine, failure: SessionFailure | undefined): void
+}
+
+export class StreamEngine {
+  readonly session: Session
+  /** The kernel buffer is full; wait for `drained()`. */
+  blocked = false
+  private readonly socket: net.Socket
+  private readonly options: EngineOptions
+  private readonly handler: EngineHandler
+  private flushScheduled = false
+  private closed = false
+  /** Counts inbound chunks; heartbeat timers compare it instead of being reset per chunk. */
+  private inputCount = 0
+  private handshakeTimer: NodeJS.Timeout | undefined
+  private pingTimer: NodeJS.Timeout | undefined
+  private timeoutTimer: NodeJS.Timeout | undefined
+  private ttlTimer: NodeJS.Timeout | undefined
+  private readonly flushNow = () => this.flush()
+
+  constructor(socket: net.Socket, options: EngineOptions, handler: EngineHandler) {
+    this.socket = socket
+    this.options = options
+    this.handler = handler
+    this.session = new Session(
+      {
+        socketType: options.socketType,
+        mechanism: options.mechanism,
+        routingId: options.routingId,
+        maxMessageSize: options.maxMessageSize,
+      },
+      {
+        flush: () => this.scheduleFlush(),
+        ready: (peer) => this.onReady(peer),
+        message: (frames) => handler.message(frames),
+        command: handler.command === undefined ? undefined : (name, data) => handler.command!(name, data),
+        pinged: (ttl) => this.onPinged(ttl),
+        failed: (failure) => this.destroy(failure),
+      },
+    )
+    socket.setNoDelay(true)
+    socket.on("data", (chunk: Buffer) => this.onData(chunk))
+    socket.on("drain", () => {
+      this.blocked = false
+      this.handler.drained()
+    })
+    socket.on("error", () => {
+      // "close" follows; a reset or broken pipe is a plain disconnect.
+    })
+    socket.on("close", () => this.destroy(undefined))
+    if (options.handshakeInterval > 0) {
+      this.handshakeTimer = setTimeout(
+        () => this.destroy({ handshake: "other", error: timeout("handshake", options.handshakeInterval) }),
+        options.handshakeInterval,
+      )
+    }
+    this.session.start()
+  }
+
+  get isClosed(): boolean {
+    return this.closed
+  }
+
+  /** Bytes encoded but not yet handed to the kernel, plus the kernel-side backlog node:net holds. */
+  get pendingBytes(): number {
+    return this.session.encoder.pending + this.socket.writableLength
+  }
+
+  /** Encodes a message; it is written at the end of the tick. */
+  send(frames: readonly Buffer[]): void {
+    this.session.send(frames)
+    if (this.session.encoder.pending >= FLUSH_THRESHOLD) this.flush()
+    else this.scheduleFlush()
+  }
+
+  /** Encodes a command frame (SUBSCRIBE, CANCEL, ...). */
+  sendCommand(frame: Buffer): void {
+    this.session.sendCommand(frame)
+    this.scheduleFlush()
+  }
+
+  /** The receiver has room again: continue decoding and reading. */
+  resume(): void {
+    if (this.closed) return
+    this.session.resume()
+    if (!this.session.isPaused) this.socket.resume()
+  }
+
+  /** Writes what is pending now (used before a lingering close). */
+  flush(): void {
+    this.flushScheduled = false
+    if (this.closed) return
+    const parts = this.session.encoder.flush()
+    if (parts.length === 0) return
+    let ok: boolean
+    if (parts.length === 1) {
+      ok = this.socket.write(parts[0]!)
+    } else {
+      this.socket.cork()
+      ok = true
+      for (const part of parts) ok = this.socket.write(part)
+      this.socket.uncork()
+    }
+    if (!ok) this.blocked = true
+  }
+
+  /** Flushes, then half-closes once everything is written; resolves when the socket is gone. */
+  end(): void {
+    if (this.closed) return
+    this.flush()
+    this.socket.end()
+  }
+
+  /** Drops the connection now. */
+  destroy(failure: SessionFailure | undefined): void {
+    if (this.closed) return
+    this.closed = true
+    this.clearTimers()
+    this.session.close()
+    this.socket.destroy()
+    this.handler.closed(this, failure)
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    process.nextTick(this.flushNow)
+  }
+
+  private onData(chunk: Buffer): void {
+    this.inputCount++
+    this.session.push(chunk)
+    if (this.session.isPaused && !this.closed) this.socket.pause()
+  }
+
+  private onReady(peer: PeerInfo): void {
+    if (this.handshakeTimer !== undefined) clearTimeout(this.handshakeTimer)
+    this.handshakeTimer = undefined
+    const ivl = this.options.heartbeatInterval
+    if (ivl > 0) {
+      this.pingTimer = setInterval(() => this.sendPing(), ivl)
+      this.pingTimer.unref()
+    }
+    this.handler.ready(this, peer)
+  }
+
+  private sendPing(): void {
+    this.session.ping(this.options.heartbeatTimeToLive)
+    if (this.timeoutTimer !== undefined) return
+    const wait = this.options.heartbeatTimeout >= 0 ? this.options.heartbeatTimeout : this.options.heartbeatInterval
+    const seen = this.inputCount
+    this.timeoutTimer = setTimeout(() => {
+      this.timeoutTimer = undefined
+      if (this.inputCount === seen) this.destroy({ handshake: undefined, error: timeout("heartbeat", wait) })
+    }, wait)
+    this.timeoutTimer.unref()
+  }
+
+  /** The peer asked us to drop the connection if it goes silent for `ttl` ms. */
+  private onPinged(ttl: number): void {
+    if (ttl <= 0) return
+    if (this.ttlTimer !== undefined) clearTimeout(this.ttlTimer)
+    const seen = this.inputCount
+    this.ttlTimer = setTimeout(() => {
+      this.ttlTimer = undefined
+      if (this.inputCount === seen) this.destroy({ handshake: undefined, error: timeout("heartbeat TTL", ttl) })
+    }, ttl)
+    this.ttlTimer.unref()
+  }
+
+  private clearTimers(): void {
+    for (const timer of [this.handshakeTimer, this.pingTimer, this.timeoutTimer, this.ttlTimer]) {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+}
+
+function timeout(what: string, ms: number): ZmeshError {
+  return new ZmeshError("ERR_TIMEOUT", `${what} timed out after ${ms} ms`)
+}

@@ -1,0 +1,291 @@
+/**
+ * One ZMTP connection, sans-IO: greeting -> mechanism handshake -> traffic,
+ * with PING answered here so that no command ever reaches socket logic.
+ * Bytes come in through `push()`; bytes to send collect in `encoder`, and the
+ * owner flushes them when `handler.flush()` asks.
+ */
+import { ZmeshError } from "../errors.js"
+import { encodePing, encodePong, parseCommand, parseErrorReason, parsePing } from "./command.js"
+import { FLAG_COMMAND, FLAG_MORE } from "./frame.js"
+import { FrameDecoder } from "./frame-decoder.js"
+import { FrameEncoder } from "./frame-encoder.js"
+import { GREETING_SIZE, checkGreetingPrefix, encodeGreeting, parseGreeting } from "./greeting.js"
+import type { HandshakeFailure, Mechanism, MechanismHost } from "./mechanisms/mechanism.js"
+import { PROPERTY_IDENTITY, PROPERTY_SOCKET_TYPE, type Metadata } from "./metadata.js"
+import { type SocketType, isCompatible, sendsIdentity } from "./socket-type.js"
+
+export interface SessionOptions {
+  readonly socketType: SocketType
+  readonly mechanism: Mechanism
+  /** Our routing id, sent as `Identity` by REQ, DEALER and ROUTER. */
+  readonly routingId?: Buffer | undefined
+  /** Largest inbound message in bytes, all frames together (-1: no limit). */
+  readonly maxMessageSize: number
+}
+
+/** What the session learned about its peer once the handshake is done. */
+export interface PeerInfo {
+  readonly socketType: string
+  /** The peer's `Identity` property; empty when it sent none. */
+  readonly routingId: Buffer
+  readonly minor: number
+  readonly metadata: Metadata
+}
+
+/** Why a session ended from the peer's side. */
+export interface SessionFailure {
+  /** During the handshake: the kind of libzmq's HANDSHAKE_FAILED_* event; afterwards undefined. */
+  readonly handshake: HandshakeFailure | undefined
+  readonly error: ZmeshError
+}
+
+export interface SessionHandler {
+  /** Bytes wait in `session.encoder`. */
+  flush(): void
+  ready(peer: PeerInfo): void
+  /** A complete message; return false when the receiver is full, which pauses decoding. */
+  message(frames: Buffer[]): boolean
+  /** A command other than PING/PONG/ERROR after the handshake (SUBSCRIBE, CANCEL, ...). */
+  command?(name: string, data: Buffer): void
+  /** The peer sent a PING announcing a TTL in milliseconds (0: none). */
+  pinged(ttl: number): void
+  failed(failure: SessionFailure): void
+}
+
+const State = { Greeting: 0, Handshake: 1, Ready: 2, Closed: 3 } as const
+type State = (typeof State)[keyof typeof State]
+
+export class Session {
+  readonly encoder = new FrameEncoder()
+  private readonly decoder: FrameDecoder
+  private state: State = State.Greeting
+  private paused = false
+  private partial: Buffer[] = []
+  private partialSize = 0
+  private peerMinor = 0
+  private readonly maxMessageSize: number
+  private readonly options: SessionOptions
+  private readonly handler: SessionHandler
+  private readonly host: MechanismHost
+
+  constructor(options: SessionOptions, handler: SessionHandler) {
+    this.options = options
+    this.handler = handler
+    this.maxMessageSize = options.maxMessageSize
+    this.decoder = new FrameDecoder(options.maxMessageSize)
+    this.host = this.createHost()
+  }
+
+  get isReady(): boolean {
+    return this.state === State.Ready
+  }
+
+  get isClosed(): boolean {
+    return this.state === State.Closed
+  }
+
+  /** Queues our greeting; call once when the connection opens. */
+  start(): void {
+    const mechanism = this.options.mechanism
+    this.encoder.raw(encodeGreeting(mechanism.name, mechanism.asServer))
+    this.handler.flush()
+  }
+
+  /** Feeds received bytes. */
+  push(chunk: Buffer): void {
+    if (this.state === State.Closed) return
+    this.decoder.push(chunk)
+    if (!this.paused) this.process()
+  }
+
+  /** Continues decoding after `handler.message()` returned false. */
+  resume(): void {
+    if (!this.paused) return
+    this.paused = false
+    this.process()
+  }
+
+  get isPaused(): boolean {
+    return this.paused
+  }
+
+  /** Encodes a data message; the caller flushes. */
+  send(frames: readonly Buffer[]): void {
+    const wrap = this.options.mechanism.wrap
+    if (wrap === undefined) return this.encoder.message(frames)
+    const last = frames.length - 1
+    for (let i = 0; i <= last; i++) this.encoder.frame(FLAG_COMMAND, wrap.encode(i < last ? FLAG_MORE : 0, frames[i]!))
+  }
+
+  /** Encodes a command frame (already encoded by the command helpers); the caller flushes. */
+  sendCommand(frame: Buffer): void {
+    const wrap = this.options.mechanism.wrap
+    if (wrap === undefined || this.state !== State.Ready) return this.encoder.raw(frame)
+    // Inside CURVE, commands travel boxed with the command flag (RFC 26).
+    const body = frame.subarray((frame[0]! & 0x02) !== 0 ? 9 : 2)
+    this.encoder.frame(FLAG_COMMAND, wrap.encode(FLAG_COMMAND, body))
+  }
+
+  ping(ttlMs: number, context?: Buffer): void {
+    this.sendCommand(encodePing(Math.floor(ttlMs / 100), context))
+    this.handler.flush()
+  }
+
+  /** The ZMTP minor version the peer announced (0 for 3.0, 1 for 3.1). */
+  get peerMinorVersion(): number {
+    return this.peerMinor
+  }
+
+  /** Stops all processing; nothing more is reported. */
+  close(): void {
+    this.state = State.Closed
+    this.decoder.input.clear()
+    this.partial = []
+  }
+
+  private process(): void {
+    try {
+      while (!this.paused && this.state !== State.Closed) {
+        if (this.state === State.Greeting) {
+          if (!this.readGreeting()) return
+          continue
+        }
+        if (!this.decoder.next()) return
+        const { flags, body } = this.decoder
+        if ((flags & FLAG_COMMAND) !== 0) this.onCommandFrame(body)
+        else if (this.state !== State.Ready) throw protocol("data frame received before the handshake completed")
+        else this.onDataFrame(flags, body)
+      }
+    } catch (err) {
+      this.fail(this.state === State.Ready ? undefined : "protocol", toZmeshError(err))
+    }
+  }
+
+  private readGreeting(): boolean {
+    const input = this.decoder.input
+    const seen = Math.min(input.length, 11)
+    if (seen > 0) {
+      const prefix = Buffer.allocUnsafe(seen)
+      for (let i = 0; i < seen; i++) prefix[i] = input.byteAt(i)
+      const bad = checkGreetingPrefix(prefix, seen)
+      if (bad !== undefined) throw protocol(`could not read greeting: ${bad}`)
+    }
+    if (input.length < GREETING_SIZE) return false
+    const greeting = parseGreeting(input.take(GREETING_SIZE))
+    if (typeof greeting === "string") throw protocol(`could not read greeting: ${greeting}`)
+    const mechanism = this.options.mechanism
+    if (greeting.mechanism !== mechanism.name) {
+      throw new ZmeshError(
+        "ERR_MECHANISM_MISMATCH",
+        `security mechanism mismatch: we use ${mechanism.name}, the peer ${JSON.stringify(greeting.mechanism)}`,
+      )
+    }
+    this.peerMinor = greeting.minor
+    this.state = State.Handshake
+    mechanism.start(this.host)
+    return true
+  }
+
+  private onCommandFrame(body: Buffer): void {
+    const wrap = this.options.mechanism.wrap
+    if (this.state === State.Handshake) {
+      const { name, data } = parseCommand(body)
+      this.options.mechanism.onCommand(name, data)
+      return
+    }
+    if (wrap !== undefined) {
+      const inner = wrap.decode(body)
+      if ((inner.flags & FLAG_COMMAND) === 0) return this.onDataFrame(inner.flags, inner.body)
+      body = inner.body
+    }
+    const { name, data } = parseCommand(body)
+    switch (name) {
+      case "PING": {
+        const ping = parsePing(data)
+        this.sendCommand(encodePong(ping.context))
+        this.handler.flush()
+        this.handler.pinged(ping.ttl)
+        return
+      }
+      case "PONG":
+        return // Any input already reset the heartbeat timers.
+      case "ERROR":
+        throw new ZmeshError("ERR_PEER_ERROR", `peer sent ERROR: ${parseErrorReason(data)}`)
+      default:
+        this.handler.command?.(name, data)
+    }
+  }
+
+  private onDataFrame(flags: number, body: Buffer): void {
+    this.partial.push(body)
+    if ((flags & FLAG_MORE) !== 0) {
+      this.partialSize += body.length
+      // The limit covers the whole message: shrink what the next frame may claim.
+      if (this.maxMessageSize >= 0) this.decoder.maxFrameSize = this.maxMessageSize - this.partialSize
+      return
+    }
+    const frames = this.partial
+    this.partial = []
+    if (this.partialSize !== 0) {
+      this.partialSize = 0
+      this.decoder.maxFrameSize = this.maxMessageSize
+    }
+    if (!this.handler.message(frames)) this.paused = true
+  }
+
+  private fail(handshake: HandshakeFailure | undefined, error: ZmeshError): void {
+    if (this.state === State.Closed) return
+    this.close()
+    this.handler.failed({ handshake, error })
+  }
+
+  private createHost(): MechanismHost {
+    return {
+    localMetadata: localMetadata(this.options),
+    sendCommand: (frame) => {
+      this.encoder.raw(frame)
+      this.handler.flush()
+    },
+    checkPeer: (metadata) => {
+      const type = metadata.get(PROPERTY_SOCKET_TYPE)
+      if (type === undefined) return "peer sent no Socket-Type property"
+      const theirs = type.toString("latin1")
+      if (!isCompatible(this.options.socketType, theirs)) {
+        return `socket type ${this.options.socketType} cannot talk to a ${theirs} peer`
+      }
+      return undefined
+    },
+    ready: (metadata) => {
+      if (this.state !== State.Handshake) return
+      this.state = State.Ready
+      this.handler.ready({
+        socketType: metadata.get(PROPERTY_SOCKET_TYPE)!.toString("latin1"),
+        routingId: metadata.get(PROPERTY_IDENTITY) ?? EMPTY,
+        minor: this.peerMinor,
+        metadata,
+      })
+    },
+    fail: (kind, reason) => {
+      const code = reason.startsWith("socket type") ? "ERR_SOCKET_TYPE" : "ERR_ZMTP_PROTOCOL"
+      this.fail(kind, new ZmeshError(code, reason))
+    },
+    }
+  }
+}
+
+function localMetadata(options: SessionOptions): Array<readonly [string, Buffer | string]> {
+  const props: Array<readonly [string, Buffer | string]> = [[PROPERTY_SOCKET_TYPE, options.socketType]]
+  if (sendsIdentity(options.socketType)) props.push([PROPERTY_IDENTITY, options.routingId ?? EMPTY])
+  return props
+}
+
+function protocol(message: string): ZmeshError {
+  return new ZmeshError("ERR_ZMTP_PROTOCOL", message)
+}
+
+function toZmeshError(err: unknown): ZmeshError {
+  if (err instanceof ZmeshError) return err
+  return new ZmeshError("ERR_ZMTP_PROTOCOL", `internal error while decoding: ${String(err)}`, { cause: err })
+}
+
+const EMPTY = Buffer.alloc(0)
