@@ -187,6 +187,7 @@ export abstract class Socket implements PipeOwner {
       lingerTimer: undefined,
       connector: new Connector(endpoint, this.options, {
         delayed: () => this.emit({ type: "connect:delay", address }),
+        failed: () => this.emit({ type: "close", address }),
         retrying: (interval) => this.emit({ type: "connect:retry", address, interval }),
         connected: (socket) => {
           this.emit({ type: "connect", address })

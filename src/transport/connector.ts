@@ -20,6 +20,8 @@ export interface ConnectorEvents {
   delayed(): void
   /** The connection is up (connect). */
   connected(socket: net.Socket): void
+  /** An attempt failed and its socket is closed (close, as libzmq reports it). */
+  failed(): void
   /** A new attempt is scheduled after `interval` ms (connect:retry). */
   retrying(interval: number): void
 }
@@ -83,6 +85,7 @@ export class Connector {
       socket.destroy()
       if (this.socket !== socket) return
       this.socket = undefined
+      this.events.failed()
       this.scheduleRetry()
     }
     socket.once("error", onError)

@@ -1,5 +1,5 @@
 /** Listening on tcp:// and ipc:// with node:net. */
-import { existsSync, unlinkSync } from "node:fs"
+import { existsSync, statSync, unlinkSync } from "node:fs"
 import net from "node:net"
 import { ZmeshError } from "../errors.js"
 import { type Endpoint, formatTcp } from "./endpoint.js"
@@ -34,8 +34,8 @@ export async function listen(
     try {
       await listenOn(server, { path, backlog: options.backlog }, endpoint.address)
     } catch (err) {
-      // A socket file nobody listens on is stale: replace it, as libzmq does.
-      if ((err as ZmeshError).code !== "EADDRINUSE" || (await isLive(path))) throw err
+      // A socket file nobody listens on is stale: replace it, as libzmq does (other files stay).
+      if ((err as ZmeshError).code !== "EADDRINUSE" || !isSocketFile(path) || (await isLive(path))) throw err
       unlinkSync(path)
       await listenOn(server, { path, backlog: options.backlog }, endpoint.address)
     }
@@ -74,6 +74,14 @@ function removeSocketFile(path: string): void {
     if (existsSync(path)) unlinkSync(path)
   } catch {
     // Already gone or not ours to remove: nothing to clean up.
+  }
+}
+
+function isSocketFile(path: string): boolean {
+  try {
+    return statSync(path).isSocket()
+  } catch {
+    return false
   }
 }
 
