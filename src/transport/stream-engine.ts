@@ -46,6 +46,7 @@ export class StreamEngine {
   private readonly options: EngineOptions
   private readonly handler: EngineHandler
   private flushScheduled = false
+  private resumeScheduled = false
   private closed = false
   /** Counts inbound chunks; heartbeat timers compare it instead of being reset per chunk. */
   private inputCount = 0
@@ -116,8 +117,19 @@ export class StreamEngine {
     this.scheduleFlush()
   }
 
-  /** The receiver has room again: continue decoding and reading. */
+  /**
+   * The receiver has room again: continue decoding and reading. Deferred to
+   * the next tick, because it is called from inside a read and decoding
+   * delivers messages into the same queue.
+   */
   resume(): void {
+    if (this.closed || this.resumeScheduled) return
+    this.resumeScheduled = true
+    process.nextTick(this.resumeNow)
+  }
+
+  private readonly resumeNow = () => {
+    this.resumeScheduled = false
     if (this.closed) return
     this.session.resume()
     if (!this.session.isPaused) this.socket.resume()
