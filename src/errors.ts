@@ -18,6 +18,8 @@ export const ErrorCode = {
   EFSM: "EFSM",
   /** A ROUTER with `mandatory` was asked to send to an unknown peer. */
   EHOSTUNREACH: "EHOSTUNREACH",
+  /** The object is busy with an operation that cannot run twice at once (Proxy.run). */
+  EBUSY: "EBUSY",
   /** The socket or observer is closed. */
   EBADF: "EBADF",
   /** An argument was invalid: a bad endpoint, option value or message part. */
@@ -52,6 +54,7 @@ const errnos: Partial<Record<ErrorCode, number>> = {
   EFSM: 156384763,
   EHOSTUNREACH: 113,
   EBADF: 9,
+  EBUSY: 16,
   EINVAL: 22,
   EADDRINUSE: 98,
   EPROTONOSUPPORT: 93,

@@ -33,8 +33,12 @@ export class Pipe {
   readonly id = nextPipeId++
   /** The endpoint this pipe belongs to (bound or connected), for events. */
   readonly endpoint: string
-  /** The peer's routing id once known (ROUTER), or an empty buffer. */
+  /** The `Identity` the peer announced in its handshake (empty when none, or not yet connected). */
+  peerIdentity: Buffer = EMPTY
+  /** The name a ROUTER routes this pipe by, once it has one. */
   routingId: Buffer = EMPTY
+  /** ZMQ_CONNECT_ROUTING_ID given for the connect that made this pipe. */
+  connectRoutingId: Buffer | undefined
   /** The peer's ZMTP minor version once connected. */
   peerMinor = 1
   engine: PipeEngine | undefined

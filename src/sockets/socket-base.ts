@@ -50,6 +50,7 @@ interface Link {
 
 interface Dial {
   readonly address: string
+  readonly connectRoutingId: Buffer | undefined
   readonly connector: Connector
   /** Exists from connect() on unless `immediate`, and survives reconnects. */
   pipe: Pipe | undefined
@@ -177,9 +178,15 @@ export abstract class Socket implements PipeOwner {
    * for this peer up to `sendHighWaterMark`.
    */
   connect(address: string): void {
+    this.dial(address, undefined)
+  }
+
+  /** connect() with ZMQ_CONNECT_ROUTING_ID, the name a ROUTER gives this peer. */
+  protected dial(address: string, connectRoutingId: Buffer | undefined): void {
     this.assertOpen()
     const endpoint = this.parse(address, false)
     const dial: Dial = {
+      connectRoutingId,
       address,
       pipe: undefined,
       link: undefined,
@@ -196,7 +203,7 @@ export abstract class Socket implements PipeOwner {
       }),
     }
     if (!this.options.immediate) {
-      const pipe = this.createPipe(address)
+      const pipe = this.createPipe(address, connectRoutingId)
       if (this.attachPipe(pipe)) dial.pipe = pipe
     }
     const list = this.dials.get(address)
@@ -272,7 +279,12 @@ export abstract class Socket implements PipeOwner {
   protected receiveMessage(): Promise<Message> {
     if (this.isClosed) return Promise.reject(error("EBADF", "Socket is closed"))
     if (this.receiveWaiters.length === 0) {
-      const message = this.xrecv()
+      let message: Message | undefined
+      try {
+        message = this.xrecv()
+      } catch (err) {
+        return Promise.reject(err)
+      }
       if (message !== undefined) return Promise.resolve(message)
     }
     const timeout = this.options.receiveTimeout
@@ -287,6 +299,28 @@ export abstract class Socket implements PipeOwner {
       }
       this.receiveWaiters.push(waiter)
     })
+  }
+
+  /**
+   * @internal For Proxy: a receive that can be withdrawn without losing a
+   * message; `cancel()` resolves it with undefined if nothing came yet.
+   */
+  receiveOrCancel(): { promise: Promise<Message | undefined>; cancel(): void } {
+    let waiter: ReceiveWaiter | undefined
+    const promise = new Promise<Message | undefined>((resolve, reject) => {
+      if (this.isClosed) return reject(error("EBADF", "Socket is closed"))
+      const message = this.receiveWaiters.length === 0 ? this.xrecv() : undefined
+      if (message !== undefined) return resolve(message)
+      waiter = { resolve, reject, timer: undefined }
+      this.receiveWaiters.push(waiter)
+    })
+    const cancel = () => {
+      if (waiter === undefined) return
+      const pending = waiter
+      this.receiveWaiters.removeWhere((w) => w === pending)
+      pending.resolve(undefined as never)
+    }
+    return { promise, cancel }
   }
 
   /** Async iteration over received messages; ends when the socket closes. */
@@ -306,6 +340,13 @@ export abstract class Socket implements PipeOwner {
 
   /** A new peer's pipe; false refuses the connection (PAIR's second peer). */
   protected abstract xattach(pipe: Pipe, peer: PeerInfo | undefined): boolean
+  /**
+   * A handshake completed on this pipe (a new one, or a dialed one after each
+   * reconnect); false refuses the connection. Runs before queued output moves.
+   */
+  protected xready(_pipe: Pipe, _peer: PeerInfo): boolean {
+    return true
+  }
   /** A pipe is gone for good. */
   protected abstract xdetach(pipe: Pipe): void
   /** A pipe's inbound queue became non-empty. */
@@ -331,7 +372,14 @@ export abstract class Socket implements PipeOwner {
   /** Hands waiting messages to waiting `receive()` calls (also after a socket type's state change). */
   protected serveReceivers(): void {
     while (this.receiveWaiters.length > 0) {
-      const message = this.xrecv()
+      let message: Message | undefined
+      try {
+        message = this.xrecv()
+      } catch (err) {
+        const waiter = this.receiveWaiters.shift()!
+        settle(waiter.timer, () => waiter.reject(err as Error))
+        continue
+      }
       if (message === undefined) return
       const waiter = this.receiveWaiters.shift()!
       settle(waiter.timer, () => waiter.resolve(message))
@@ -378,8 +426,10 @@ export abstract class Socket implements PipeOwner {
     bound.links.add(link)
   }
 
-  private createPipe(address: string): Pipe {
-    return new PipeImpl(this, address, this.options.sendHighWaterMark, this.options.receiveHighWaterMark)
+  private createPipe(address: string, connectRoutingId?: Buffer): Pipe {
+    const pipe = new PipeImpl(this, address, this.options.sendHighWaterMark, this.options.receiveHighWaterMark)
+    pipe.connectRoutingId = connectRoutingId
+    return pipe
   }
 
   private attachPipe(pipe: Pipe, peer?: PeerInfo): boolean {
@@ -418,9 +468,10 @@ export abstract class Socket implements PipeOwner {
     this.emit({ type: "handshake", address: link.address })
     const dial = link.dial
     let pipe = dial?.pipe
+    const created = pipe === undefined
     if (pipe === undefined) {
-      pipe = this.createPipe(link.address)
-      pipe.routingId = peer.routingId
+      pipe = this.createPipe(link.address, dial?.connectRoutingId)
+      pipe.peerIdentity = peer.routingId
       pipe.peerMinor = peer.minor
       if (!this.attachPipe(pipe, peer)) {
         engine.destroy(undefined)
@@ -428,8 +479,18 @@ export abstract class Socket implements PipeOwner {
       }
       if (dial !== undefined) dial.pipe = pipe
     }
+    pipe.peerIdentity = peer.routingId
     pipe.peerMinor = peer.minor
     link.pipe = pipe
+    if (!this.xready(pipe, peer)) {
+      link.pipe = undefined
+      if (created) {
+        if (dial !== undefined) dial.pipe = undefined
+        this.terminatePipe(pipe)
+      }
+      engine.destroy(undefined)
+      return
+    }
     pipe.attach(engine)
     dial?.connector.resetBackoff()
     if (this.isClosed || dial?.stopped === true) this.closeLink(link)
@@ -468,6 +529,17 @@ export abstract class Socket implements PipeOwner {
       pipe?.detach()
       dial.connector.reconnect()
     }
+  }
+
+  /** Drops a peer's connection and pipe now (ROUTER handover). */
+  protected dropPipe(pipe: Pipe): void {
+    for (const link of this.links) {
+      if (link.pipe !== pipe) continue
+      link.pipe = undefined
+      if (link.dial !== undefined && link.dial.pipe === pipe) link.dial.pipe = undefined
+      link.engine?.destroy(undefined)
+    }
+    this.terminatePipe(pipe)
   }
 
   private terminatePipe(pipe: Pipe): void {

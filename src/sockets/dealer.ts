@@ -1,0 +1,91 @@
+/** DEALER (RFC 28): round-robin out, fair-queued in, no envelope rules. */
+import type { MessageLike } from "../message.js"
+import { type SocketOptionValues, defineOptions } from "../options.js"
+import { FairQueue } from "../routing/fair-queue.js"
+import { LoadBalancer } from "../routing/load-balancer.js"
+import type { Message, Pipe } from "../routing/pipe.js"
+import { Socket } from "./socket-base.js"
+
+export interface DealerOptionValues {
+  /** ZMQ_PROBE_ROUTER: send an empty message to each new peer, so a ROUTER learns of us. */
+  probeRouter: boolean
+}
+
+/**
+ * An asynchronous requester: messages go round-robin to its peers and replies
+ * come fair-queued from all of them, with no envelope added or removed.
+ *
+ * @example
+ * ```ts
+ * const dealer = new Dealer({ routingId: "worker-1" })
+ * dealer.connect("tcp://127.0.0.1:5555")
+ * await dealer.send(["", "request"])
+ * const [empty, reply] = await dealer.receive()
+ * ```
+ */
+export class Dealer extends Socket {
+  private readonly out = new LoadBalancer()
+  private readonly in = new FairQueue()
+
+  constructor(options?: Partial<SocketOptionValues & DealerOptionValues>) {
+    super("DEALER", options, { probeRouter: false })
+  }
+
+  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  trySend(message: MessageLike | readonly MessageLike[]): boolean {
+    return this.trySendMessage(message)
+  }
+
+  receive(): Promise<Message> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    return this.iterate()
+  }
+
+  protected xattach(pipe: Pipe): boolean {
+    this.out.add(pipe)
+    return true
+  }
+
+  protected override xready(pipe: Pipe): boolean {
+    if (this.probeRouter) probe(pipe)
+    return true
+  }
+
+  protected xdetach(pipe: Pipe): void {
+    this.out.remove(pipe)
+  }
+
+  protected xreadable(pipe: Pipe): void {
+    this.in.activate(pipe)
+  }
+
+  protected xsend(message: Message): boolean {
+    return this.out.send(message) !== undefined
+  }
+
+  protected xrecv(): Message | undefined {
+    return this.in.receive()
+  }
+
+  protected xhasIn(): boolean {
+    return this.in.hasMessages
+  }
+
+  protected xhasOut(): boolean {
+    return this.out.writable
+  }
+}
+
+export interface Dealer extends DealerOptionValues {}
+defineOptions(Dealer.prototype, { probeRouter: "bool" })
+
+/** ZMQ_PROBE_ROUTER: an empty message ahead of anything queued for the new peer. */
+export function probe(pipe: Pipe): void {
+  pipe.write([Buffer.alloc(0)])
+}
