@@ -63,7 +63,7 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
 }
 
 /** How each option's values are checked; the key set must match the defaults. */
-type Check = "int" | "uint" | "bool" | "routingId"
+type Check = "int" | "uint" | "bool" | "routingId" | "string?" | "verbosity"
 
 const checks: Record<keyof SocketOptionValues, Check> = {
   linger: "int",
@@ -96,6 +96,14 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       return value
     case "bool":
       if (typeof value !== "boolean") throw bad(`${String(value)} is not a boolean`)
+      return value
+    case "string?":
+      if (value !== null && typeof value !== "string") throw bad("expected a string or null")
+      return value
+    case "verbosity":
+      if (value !== null && value !== "allSubs" && value !== "allSubsUnsubs") {
+        throw bad(`${String(value)} is not null, "allSubs" or "allSubsUnsubs"`)
+      }
       return value
     case "routingId": {
       if (value === null) return null

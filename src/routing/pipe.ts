@@ -15,6 +15,8 @@ export interface PipeEngine {
   /** The connection cannot take more output until it drains. */
   readonly blocked: boolean
   send(frames: readonly Buffer[]): void
+  /** Sends an encoded command frame (SUBSCRIBE, CANCEL). */
+  sendCommand(frame: Buffer): void
   /** The pipe has room again: continue reading. */
   resume(): void
 }
@@ -43,7 +45,12 @@ export class Pipe {
   peerMinor = 1
   engine: PipeEngine | undefined
   private readonly inbound = new Queue<Message>()
-  private readonly outbound = new Queue<Message>()
+  /** Messages, and encoded command frames (Buffers), waiting for the connection. */
+  private readonly outbound = new Queue<Message | Buffer>()
+  /** Commands queued in `outbound`; they do not count against the HWM. */
+  private queuedCommands = 0
+  /** Scratch mark for a distributor to visit each pipe once per message. */
+  mark = 0
   private readonly owner: PipeOwner
   private sendHwm: number
   private receiveHwm: number
@@ -61,7 +68,7 @@ export class Pipe {
   get writable(): boolean {
     const engine = this.engine
     if (engine !== undefined && !engine.blocked && this.outbound.length === 0) return true
-    return this.sendHwm <= 0 || this.outbound.length < this.sendHwm
+    return this.sendHwm <= 0 || this.outbound.length - this.queuedCommands < this.sendHwm
   }
 
   /** Messages waiting to be read. */
@@ -69,9 +76,23 @@ export class Pipe {
     return this.inbound.length > 0
   }
 
-  /** Messages waiting for the connection. */
+  /** Messages and commands waiting for the connection. */
   get queuedOut(): number {
     return this.outbound.length
+  }
+
+  /**
+   * Sends or queues a command frame in order with the messages. Commands
+   * (subscriptions) are never dropped and do not count against the HWM.
+   */
+  writeCommand(frame: Buffer): void {
+    const engine = this.engine
+    if (engine !== undefined && !engine.blocked && this.outbound.length === 0) {
+      engine.sendCommand(frame)
+    } else {
+      this.outbound.push(frame)
+      this.queuedCommands++
+    }
   }
 
   /** Sends or queues a whole message; the caller checked `writable`. */
@@ -119,7 +140,7 @@ export class Pipe {
   flush(): void {
     const engine = this.engine
     if (engine === undefined) return
-    while (!engine.blocked && this.outbound.length > 0) engine.send(this.outbound.shift()!)
+    while (!engine.blocked && this.outbound.length > 0) this.sendQueued(engine, this.outbound.shift()!)
     if (this.writable) this.owner.pipeWritable(this)
   }
 
@@ -127,12 +148,22 @@ export class Pipe {
   flushAll(): void {
     const engine = this.engine
     if (engine === undefined) return
-    for (let m = this.outbound.shift(); m !== undefined; m = this.outbound.shift()) engine.send(m)
+    for (let m = this.outbound.shift(); m !== undefined; m = this.outbound.shift()) this.sendQueued(engine, m)
   }
 
   /** Drops queued output (linger 0, or a peer that is gone for good). */
   discardOutput(): void {
     this.outbound.drain()
+    this.queuedCommands = 0
+  }
+
+  private sendQueued(engine: PipeEngine, item: Message | Buffer): void {
+    if (Buffer.isBuffer(item)) {
+      this.queuedCommands--
+      engine.sendCommand(item)
+    } else {
+      engine.send(item)
+    }
   }
 }
 

@@ -347,6 +347,8 @@ export abstract class Socket implements PipeOwner {
   protected xready(_pipe: Pipe, _peer: PeerInfo): boolean {
     return true
   }
+  /** A command after the handshake other than PING/PONG/ERROR (SUBSCRIBE, CANCEL); ignored by default. */
+  protected xcommand(_pipe: Pipe, _name: string, _data: Buffer): void {}
   /** A pipe is gone for good. */
   protected abstract xdetach(pipe: Pipe): void
   /** A pipe's inbound queue became non-empty. */
@@ -457,6 +459,7 @@ export abstract class Socket implements PipeOwner {
       {
         ready: (engine, peer) => this.linkReady(link, engine, peer),
         message: (frames) => link.pipe!.deliver(frames),
+        command: (name, data) => this.xcommand(link.pipe!, name, data),
         drained: () => link.pipe?.flush(),
         closed: (_engine, failure) => this.linkClosed(link, failure),
       },

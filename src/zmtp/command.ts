@@ -82,3 +82,21 @@ export function encodePong(context: Buffer): Buffer {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/** SUBSCRIBE (37/ZMTP): the topic is the whole data; LONG framing past 255 bytes. */
+export function encodeSubscribe(topic: Buffer): Buffer {
+  return encodeCommand("SUBSCRIBE", topic)
+}
+
+/** CANCEL (37/ZMTP). */
+export function encodeCancel(topic: Buffer): Buffer {
+  return encodeCommand("CANCEL", topic)
+}
+
+/** The ZMTP 3.0 form of a subscription: a data frame `\x01topic` or `\x00topic`. */
+export function subscriptionFrame(subscribe: boolean, topic: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(1 + topic.length)
+  frame[0] = subscribe ? 1 : 0
+  topic.copy(frame, 1)
+  return frame
+}

@@ -1,0 +1,45 @@
+/** PUB (RFC 29): fan-out to matching subscribers; a full subscriber misses messages, the others do not wait. */
+import type { MessageLike } from "../message.js"
+import { type SocketOptionValues, defineOptions } from "../options.js"
+import { PublisherBase } from "./pub-base.js"
+
+export interface PublisherOptionValues {
+  /** ZMQ_XPUB_NODROP: wait (or EAGAIN after sendTimeout) while a matching subscriber is full, instead of dropping. */
+  noDrop: boolean
+}
+
+/**
+ * Publishes messages to every {@link Subscriber} whose subscription is a
+ * prefix of the message's first frame.
+ *
+ * @example
+ * ```ts
+ * const pub = new Publisher()
+ * await pub.bind("tcp://127.0.0.1:5556")
+ * await pub.send(["weather.paris", "12C"])
+ * ```
+ */
+export class Publisher extends PublisherBase {
+  protected readonly reportsToApp = false
+  protected readonly isManual = false
+  protected readonly verbosityLevel = null
+
+  constructor(options?: Partial<SocketOptionValues & PublisherOptionValues>) {
+    super("PUB", options, { noDrop: false })
+  }
+
+  protected get dropsNever(): boolean {
+    return this.noDrop
+  }
+
+  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  trySend(message: MessageLike | readonly MessageLike[]): boolean {
+    return this.trySendMessage(message)
+  }
+}
+
+export interface Publisher extends PublisherOptionValues {}
+defineOptions(Publisher.prototype, { noDrop: "bool" })

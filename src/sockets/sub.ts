@@ -1,0 +1,51 @@
+/** SUB (RFC 29): receives what its publishers send on the topics it subscribed to. */
+import { toFrame } from "../message.js"
+import type { SocketOptionValues } from "../options.js"
+import type { Message } from "../routing/pipe.js"
+import { subscriptionFrame } from "../zmtp/command.js"
+import { SubscriberBase } from "./sub-base.js"
+
+/**
+ * @example
+ * ```ts
+ * const sub = new Subscriber()
+ * sub.connect("tcp://127.0.0.1:5556")
+ * sub.subscribe("weather.")
+ * for await (const [topic, reading] of sub) console.log(`${topic}: ${reading}`)
+ * ```
+ */
+export class Subscriber extends SubscriberBase {
+  protected readonly filters = true
+
+  constructor(options?: Partial<SocketOptionValues>) {
+    super("SUB", options)
+  }
+
+  /** Receives messages whose first frame starts with one of the prefixes; none given means everything. */
+  subscribe(...prefixes: Array<Buffer | string>): void {
+    if (prefixes.length === 0) prefixes = [""]
+    for (const prefix of prefixes) this.subscription([subscriptionFrame(true, toFrame(prefix))])
+  }
+
+  /** Undoes one `subscribe()` of each prefix; none given means the empty prefix. */
+  unsubscribe(...prefixes: Array<Buffer | string>): void {
+    if (prefixes.length === 0) prefixes = [""]
+    for (const prefix of prefixes) this.subscription([subscriptionFrame(false, toFrame(prefix))])
+  }
+
+  receive(): Promise<Message> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    return this.iterate()
+  }
+
+  protected xsend(_message: Message): boolean {
+    return false
+  }
+
+  protected xhasOut(): boolean {
+    return false
+  }
+}

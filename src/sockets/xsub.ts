@@ -1,0 +1,46 @@
+/**
+ * XSUB (RFC 29 and libzmq's xsub.cpp): a subscriber whose subscriptions are
+ * messages the application sends (`\x01topic` / `\x00topic`), for proxies.
+ */
+import type { MessageLike } from "../message.js"
+import type { SocketOptionValues } from "../options.js"
+import type { Message } from "../routing/pipe.js"
+import { SubscriberBase } from "./sub-base.js"
+
+/**
+ * @example
+ * ```ts
+ * const xsub = new XSubscriber()
+ * xsub.connect("tcp://127.0.0.1:5556")
+ * await xsub.send(Buffer.from("\x01weather."))
+ * ```
+ */
+export class XSubscriber extends SubscriberBase {
+  protected readonly filters = false
+
+  constructor(options?: Partial<SocketOptionValues>) {
+    super("XSUB", options)
+  }
+
+  /** Sends a subscription (`\x01topic`), a cancel (`\x00topic`), or any other message to every publisher. */
+  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    return this.sendMessage(message)
+  }
+
+  receive(): Promise<Message> {
+    return this.receiveMessage()
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
+    return this.iterate()
+  }
+
+  protected xsend(message: Message): boolean {
+    if (!this.subscription(message)) this.sendToAll(message)
+    return true
+  }
+
+  protected xhasOut(): boolean {
+    return true
+  }
+}
