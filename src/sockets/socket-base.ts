@@ -3,21 +3,15 @@
  * peer, the queues of waiting `send()` and `receive()` calls, timeouts,
  * linger and close, and events. Socket types implement the routing hooks.
  */
-import type net from "node:net"
 import { ZmeshError, error } from "../errors.js"
 import { Observer, type Event } from "../events.js"
 import { toMessage, type MessageLike } from "../message.js"
 import { assignOptions, defineOptions, socketDefaults, socketOptionChecks, type SocketOptionValues } from "../options.js"
 import type { Message, Pipe, PipeOwner } from "../routing/pipe.js"
-import { Pipe as PipeImpl } from "../routing/pipe.js"
 import { Queue } from "../routing/queue.js"
-import { Connector } from "../transport/connector.js"
-import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
-import { type Listener, listen } from "../transport/listener.js"
-import { StreamEngine } from "../transport/stream-engine.js"
-import { NullMechanism } from "../zmtp/mechanisms/null.js"
-import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
+import type { PeerInfo } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
+import { Endpoints } from "./endpoints.js"
 
 /** libzmq's numeric socket types, which zeromq.js exposes as `type`. */
 const typeNumbers: Record<SocketType, number> = {
@@ -37,34 +31,6 @@ interface ReceiveWaiter {
   timer: NodeJS.Timeout | undefined
 }
 
-/** One connection: its engine and, once the handshake is done, its pipe. */
-interface Link {
-  readonly address: string
-  engine: StreamEngine | undefined
-  pipe: Pipe | undefined
-  /** Set for connections we dialed. */
-  readonly dial: Dial | undefined
-  /** Set for connections we accepted. */
-  readonly bound: Bound | undefined
-}
-
-interface Dial {
-  readonly address: string
-  readonly connectRoutingId: Buffer | undefined
-  readonly connector: Connector
-  /** Exists from connect() on unless `immediate`, and survives reconnects. */
-  pipe: Pipe | undefined
-  link: Link | undefined
-  stopped: boolean
-  lingerTimer: NodeJS.Timeout | undefined
-}
-
-interface Bound {
-  readonly address: string
-  readonly listener: Listener
-  readonly links: Set<Link>
-}
-
 const RESOLVED = Promise.resolve()
 
 export interface Socket extends SocketOptionValues {}
@@ -74,18 +40,34 @@ export abstract class Socket implements PipeOwner {
   readonly options: Record<string, unknown> & SocketOptionValues
   /** @internal The ZMTP socket type name. */
   readonly socketType: SocketType
-  private endpoint: string | null = null
   private isClosed = false
   private observer: Observer | undefined
-  private readonly bounds = new Map<string, Bound>()
-  private readonly dials = new Map<string, Dial[]>()
-  private readonly links = new Set<Link>()
+  private readonly endpoints: Endpoints
   private readonly sendWaiters = new Queue<SendWaiter>()
   private readonly receiveWaiters = new Queue<ReceiveWaiter>()
 
   protected constructor(type: SocketType, options: object | undefined, extraDefaults: object = {}) {
     this.socketType = type
     this.options = { ...socketDefaults, ...extraDefaults } as Record<string, unknown> & SocketOptionValues
+    const socket = this
+    this.endpoints = new Endpoints({
+      socketType: type,
+      options: this.options,
+      get closed() {
+        return socket.isClosed
+      },
+      emit: (event) => this.emit(event),
+      attach: (pipe, peer) => {
+        if (!this.xattach(pipe, peer)) return false
+        if (this.sendWaiters.length > 0) this.serveSenders()
+        return true
+      },
+      ready: (pipe, peer) => this.xready(pipe, peer),
+      detach: (pipe) => this.xdetach(pipe),
+      command: (pipe, name, data) => this.xcommand(pipe, name, data),
+      pipeReadable: (pipe) => this.pipeReadable(pipe),
+      pipeWritable: (pipe) => this.pipeWritable(pipe),
+    })
     assignOptions(this, options)
   }
 
@@ -96,7 +78,7 @@ export abstract class Socket implements PipeOwner {
 
   /** ZMQ_LAST_ENDPOINT: the endpoint of the last bind, with the real port for `:*`. */
   get lastEndpoint(): string | null {
-    return this.endpoint
+    return this.endpoints.lastEndpoint
   }
 
   /** ZMQ_MECHANISM: null for the NULL mechanism. */
@@ -135,41 +117,13 @@ export abstract class Socket implements PipeOwner {
    */
   async bind(address: string): Promise<void> {
     this.assertOpen()
-    const endpoint = this.parse(address, true)
-    const bound: { value?: Bound } = {}
-    let listener: Listener
-    try {
-      listener = await listen(
-        endpoint,
-        { backlog: this.options.backlog, ipv6: this.options.ipv6 },
-        (socket) => this.accept(socket, bound.value!),
-      )
-    } catch (err) {
-      const failure = err instanceof ZmeshError ? err : error("EINVAL", `could not bind ${address}`, { cause: err })
-      this.emit({ type: "bind:error", address, error: failure })
-      throw failure
-    }
-    const entry: Bound = { address: listener.endpoint, listener, links: new Set() }
-    bound.value = entry
-    if (this.isClosed) {
-      await listener.close()
-      throw error("EBADF", `socket closed while binding ${address}`, { address })
-    }
-    this.bounds.set(listener.endpoint, entry)
-    if (address !== listener.endpoint) this.bounds.set(address, entry)
-    this.endpoint = listener.endpoint
-    this.emit({ type: "bind", address: listener.endpoint })
+    await this.endpoints.bind(address)
   }
 
   /** Stops listening on an endpoint and drops the connections accepted through it. */
   async unbind(address: string): Promise<void> {
     this.assertOpen()
-    const entry = this.bounds.get(address)
-    if (entry === undefined) throw error("ENOENT", `not bound to ${address}`, { address })
-    for (const [key, value] of this.bounds) if (value === entry) this.bounds.delete(key)
-    for (const link of entry.links) this.closeLink(link)
-    await entry.listener.close()
-    this.emit({ type: "close", address: entry.address })
+    await this.endpoints.unbind(address)
   }
 
   /**
@@ -184,41 +138,13 @@ export abstract class Socket implements PipeOwner {
   /** connect() with ZMQ_CONNECT_ROUTING_ID, the name a ROUTER gives this peer. */
   protected dial(address: string, connectRoutingId: Buffer | undefined): void {
     this.assertOpen()
-    const endpoint = this.parse(address, false)
-    const dial: Dial = {
-      connectRoutingId,
-      address,
-      pipe: undefined,
-      link: undefined,
-      stopped: false,
-      lingerTimer: undefined,
-      connector: new Connector(endpoint, this.options, {
-        delayed: () => this.emit({ type: "connect:delay", address }),
-        failed: () => this.emit({ type: "close", address }),
-        retrying: (interval) => this.emit({ type: "connect:retry", address, interval }),
-        connected: (socket) => {
-          this.emit({ type: "connect", address })
-          dial.link = this.startLink(socket, address, dial, undefined)
-        },
-      }),
-    }
-    if (!this.options.immediate) {
-      const pipe = this.createPipe(address, connectRoutingId)
-      if (this.attachPipe(pipe)) dial.pipe = pipe
-    }
-    const list = this.dials.get(address)
-    if (list === undefined) this.dials.set(address, [dial])
-    else list.push(dial)
-    dial.connector.start()
+    this.endpoints.connect(address, connectRoutingId)
   }
 
   /** Stops connecting to an endpoint; pending output is delivered within `linger`. */
   disconnect(address: string): void {
     this.assertOpen()
-    const list = this.dials.get(address)
-    if (list === undefined) throw error("ENOENT", `not connected to ${address}`, { address })
-    this.dials.delete(address)
-    for (const dial of list) this.stopDial(dial)
+    this.endpoints.disconnect(address)
   }
 
   /**
@@ -229,14 +155,7 @@ export abstract class Socket implements PipeOwner {
   close(): void {
     if (this.isClosed) return
     this.isClosed = true
-    for (const entry of new Set(this.bounds.values())) {
-      for (const link of entry.links) this.closeLink(link)
-      void entry.listener.close()
-    }
-    this.bounds.clear()
-    for (const list of this.dials.values()) for (const dial of list) this.stopDial(dial)
-    this.dials.clear()
-    for (const link of this.links) this.closeLink(link)
+    this.endpoints.close()
     const closedError = () => error("EAGAIN", "Socket was closed")
     for (const w of this.sendWaiters.drain()) settle(w.timer, () => w.reject(closedError()))
     for (const w of this.receiveWaiters.drain()) settle(w.timer, () => w.reject(closedError()))
@@ -407,187 +326,9 @@ export abstract class Socket implements PipeOwner {
     this.observer?.emit(event)
   }
 
-  // ---- connections ----------------------------------------------------------
-
-  private parse(address: string, forBind: boolean): Endpoint {
-    if (typeof address !== "string") throw error("EINVAL", `endpoint must be a string, not ${typeof address}`)
-    const endpoint = parseEndpoint(address, forBind)
-    if (endpoint.transport === "inproc") {
-      throw error("EPROTONOSUPPORT", `inproc:// is not supported yet: ${address}`, { address })
-    }
-    return endpoint
-  }
-
-  private accept(socket: net.Socket, bound: Bound): void {
-    if (this.isClosed) {
-      socket.destroy()
-      return
-    }
-    this.emit({ type: "accept", address: bound.address })
-    const link = this.startLink(socket, bound.address, undefined, bound)
-    bound.links.add(link)
-  }
-
-  private createPipe(address: string, connectRoutingId?: Buffer): Pipe {
-    const pipe = new PipeImpl(this, address, this.options.sendHighWaterMark, this.options.receiveHighWaterMark)
-    pipe.connectRoutingId = connectRoutingId
-    return pipe
-  }
-
-  private attachPipe(pipe: Pipe, peer?: PeerInfo): boolean {
-    if (!this.xattach(pipe, peer)) return false
-    if (this.sendWaiters.length > 0) this.serveSenders()
-    return true
-  }
-
-  private startLink(socket: net.Socket, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
-    const link: Link = { address, engine: undefined, pipe: undefined, dial, bound }
-    this.links.add(link)
-    const { routingId } = this.options
-    link.engine = new StreamEngine(
-      socket,
-      {
-        socketType: this.socketType,
-        routingId: routingId === null ? undefined : Buffer.from(routingId),
-        mechanism: new NullMechanism(),
-        maxMessageSize: this.options.maxMessageSize,
-        handshakeInterval: this.options.handshakeInterval,
-        heartbeatInterval: this.options.heartbeatInterval,
-        heartbeatTimeout: this.options.heartbeatTimeout,
-        heartbeatTimeToLive: this.options.heartbeatTimeToLive,
-      },
-      {
-        ready: (engine, peer) => this.linkReady(link, engine, peer),
-        message: (frames) => link.pipe!.deliver(frames),
-        command: (name, data) => this.xcommand(link.pipe!, name, data),
-        drained: () => link.pipe?.flush(),
-        closed: (_engine, failure) => this.linkClosed(link, failure),
-      },
-    )
-    return link
-  }
-
-  private linkReady(link: Link, engine: StreamEngine, peer: PeerInfo): void {
-    this.emit({ type: "handshake", address: link.address })
-    const dial = link.dial
-    let pipe = dial?.pipe
-    const created = pipe === undefined
-    if (pipe === undefined) {
-      pipe = this.createPipe(link.address, dial?.connectRoutingId)
-      pipe.peerIdentity = peer.routingId
-      pipe.peerMinor = peer.minor
-      if (!this.attachPipe(pipe, peer)) {
-        engine.destroy(undefined)
-        return
-      }
-      if (dial !== undefined) dial.pipe = pipe
-    }
-    pipe.peerIdentity = peer.routingId
-    pipe.peerMinor = peer.minor
-    link.pipe = pipe
-    if (!this.xready(pipe, peer)) {
-      link.pipe = undefined
-      if (created) {
-        if (dial !== undefined) dial.pipe = undefined
-        this.terminatePipe(pipe)
-      }
-      engine.destroy(undefined)
-      return
-    }
-    pipe.attach(engine)
-    dial?.connector.resetBackoff()
-    if (this.isClosed || dial?.stopped === true) this.closeLink(link)
-  }
-
-  private linkClosed(link: Link, failure: SessionFailure | undefined): void {
-    this.links.delete(link)
-    link.bound?.links.delete(link)
-    const pipe = link.pipe
-    link.pipe = undefined
-    if (!this.isClosed) {
-      if (failure?.handshake !== undefined) {
-        this.emit({ type: `handshake:error:${failure.handshake}`, address: link.address, error: failure.error })
-      }
-      this.emit(
-        failure === undefined
-          ? { type: "disconnect", address: link.address }
-          : { type: "disconnect", address: link.address, error: failure.error },
-      )
-    }
-    const dial = link.dial
-    if (dial === undefined) {
-      if (pipe !== undefined) this.terminatePipe(pipe)
-      return
-    }
-    if (dial.link === link) dial.link = undefined
-    if (dial.stopped) {
-      if (this.lingerDial(dial)) dial.connector.reconnect()
-      else this.endDial(dial)
-    } else if (pipe !== undefined && this.options.immediate) {
-      dial.pipe = undefined
-      this.terminatePipe(pipe)
-      dial.connector.reconnect()
-    } else {
-      // The pipe outlives the connection: output queues for the next one.
-      pipe?.detach()
-      dial.connector.reconnect()
-    }
-  }
-
   /** Drops a peer's connection and pipe now (ROUTER handover). */
   protected dropPipe(pipe: Pipe): void {
-    for (const link of this.links) {
-      if (link.pipe !== pipe) continue
-      link.pipe = undefined
-      if (link.dial !== undefined && link.dial.pipe === pipe) link.dial.pipe = undefined
-      link.engine?.destroy(undefined)
-    }
-    this.terminatePipe(pipe)
-  }
-
-  private terminatePipe(pipe: Pipe): void {
-    pipe.detach()
-    pipe.discardOutput()
-    this.xdetach(pipe)
-  }
-
-  /** Stops a dial; output already queued is still delivered within `linger` if a connection comes. */
-  private stopDial(dial: Dial): void {
-    dial.stopped = true
-    if (dial.link !== undefined) this.closeLink(dial.link)
-    else if (!this.lingerDial(dial)) this.endDial(dial)
-  }
-
-  /** True when a stopped dial keeps dialing because output waits and linger allows it. */
-  private lingerDial(dial: Dial): boolean {
-    const linger = this.options.linger
-    if (dial.pipe === undefined || dial.pipe.queuedOut === 0 || linger === 0) return false
-    if (linger > 0 && dial.lingerTimer === undefined) dial.lingerTimer = setTimeout(() => this.endDial(dial), linger)
-    return true
-  }
-
-  private endDial(dial: Dial): void {
-    dial.connector.stop()
-    if (dial.lingerTimer !== undefined) clearTimeout(dial.lingerTimer)
-    dial.link?.engine?.destroy(undefined)
-    const pipe = dial.pipe
-    dial.pipe = undefined
-    if (pipe !== undefined) this.terminatePipe(pipe)
-  }
-
-  /** Ends one connection, delivering pending output within `linger`. */
-  private closeLink(link: Link): void {
-    const engine = link.engine
-    if (engine === undefined || engine.isClosed) return
-    const pipe = link.pipe
-    const linger = this.options.linger
-    if (pipe === undefined || linger === 0) {
-      engine.destroy(undefined)
-      return
-    }
-    pipe.flushAll()
-    engine.end()
-    if (linger > 0) setTimeout(() => engine.destroy(undefined), linger).unref()
+    this.endpoints.dropPipe(pipe)
   }
 
   private assertOpen(): void {

@@ -1,0 +1,447 @@
+/**
+ * A socket's endpoints and connections: binding and dialing over tcp, ipc
+ * and inproc, the engine and pipe of each connection, reconnects, and the
+ * linger rules of close, unbind and disconnect.
+ */
+import type net from "node:net"
+import { ZmeshError, error } from "../errors.js"
+import type { Event } from "../events.js"
+import type { SocketOptionValues } from "../options.js"
+import { InprocEngine } from "../routing/inproc-engine.js"
+import { Pipe, type PipeEngine, type PipeOwner } from "../routing/pipe.js"
+import { Connector } from "../transport/connector.js"
+import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
+import { bindInproc, connectInproc } from "../transport/inproc.js"
+import { type Listener, listen } from "../transport/listener.js"
+import { StreamEngine } from "../transport/stream-engine.js"
+import { NullMechanism } from "../zmtp/mechanisms/null.js"
+import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
+import { type SocketType, isCompatible, sendsIdentity } from "../zmtp/socket-type.js"
+
+/** What the endpoints need of their socket. */
+export interface EndpointHost extends PipeOwner {
+  readonly socketType: SocketType
+  readonly options: SocketOptionValues
+  readonly closed: boolean
+  emit(event: Event): void
+  /** A new pipe; false refuses it. */
+  attach(pipe: Pipe, peer: PeerInfo | undefined): boolean
+  /** A handshake completed on the pipe; false refuses the connection. */
+  ready(pipe: Pipe, peer: PeerInfo): boolean
+  detach(pipe: Pipe): void
+  command(pipe: Pipe, name: string, data: Buffer): void
+}
+
+/** The engine of a connection: a ZMTP stream or one end of an inproc pair. */
+interface LinkEngine {
+  readonly isClosed: boolean
+  /** Flushes, then closes once everything is out. */
+  end(): void
+  destroy(failure?: SessionFailure): void
+}
+
+/** One connection: its engine and, once the handshake is done, its pipe. */
+interface Link {
+  readonly address: string
+  readonly inproc: boolean
+  engine: LinkEngine | undefined
+  pipe: Pipe | undefined
+  /** Set for connections we dialed. */
+  readonly dial: Dial | undefined
+  /** Set for connections we accepted. */
+  readonly bound: Bound | undefined
+}
+
+/** Dials one endpoint and redials it after a loss. */
+interface Dialer {
+  start(): void
+  stop(): void
+  reconnect(): void
+  resetBackoff(): void
+}
+
+interface Dial {
+  readonly address: string
+  readonly connectRoutingId: Buffer | undefined
+  dialer: Dialer
+  /** Exists from connect() on unless `immediate`, and survives reconnects. */
+  pipe: Pipe | undefined
+  link: Link | undefined
+  stopped: boolean
+  lingerTimer: NodeJS.Timeout | undefined
+}
+
+interface Bound {
+  readonly address: string
+  readonly listener: Listener
+  readonly links: Set<Link>
+}
+
+/** An inproc connect waiting for, or reaching, a binder. */
+interface InprocRequest {
+  readonly endpoints: Endpoints
+  readonly dial: Dial
+}
+
+export class Endpoints {
+  /** ZMQ_LAST_ENDPOINT. */
+  lastEndpoint: string | null = null
+  private readonly host: EndpointHost
+  private readonly bounds = new Map<string, Bound>()
+  private readonly dials = new Map<string, Dial[]>()
+  private readonly links = new Set<Link>()
+
+  constructor(host: EndpointHost) {
+    this.host = host
+  }
+
+  async bind(address: string): Promise<void> {
+    const endpoint = parse(address, true)
+    if (endpoint.transport === "inproc") return this.bindInproc(endpoint.name, address)
+    const bound: { value?: Bound } = {}
+    let listener: Listener
+    try {
+      const { backlog, ipv6 } = this.host.options
+      listener = await listen(endpoint, { backlog, ipv6 }, (socket) => this.accept(socket, bound.value!))
+    } catch (err) {
+      const failure = err instanceof ZmeshError ? err : error("EINVAL", `could not bind ${address}`, { cause: err })
+      this.host.emit({ type: "bind:error", address, error: failure })
+      throw failure
+    }
+    const entry: Bound = { address: listener.endpoint, listener, links: new Set() }
+    bound.value = entry
+    if (this.host.closed) {
+      await listener.close()
+      throw error("EBADF", `socket closed while binding ${address}`, { address })
+    }
+    this.record(address, entry)
+  }
+
+  private record(address: string, entry: Bound): void {
+    this.bounds.set(entry.address, entry)
+    if (address !== entry.address) this.bounds.set(address, entry)
+    this.lastEndpoint = entry.address
+    this.host.emit({ type: "bind", address: entry.address })
+  }
+
+  async unbind(address: string): Promise<void> {
+    const entry = this.bounds.get(address)
+    if (entry === undefined) throw error("ENOENT", `not bound to ${address}`, { address })
+    for (const [key, value] of this.bounds) if (value === entry) this.bounds.delete(key)
+    for (const link of entry.links) this.closeLink(link)
+    await entry.listener.close()
+    this.host.emit({ type: "close", address: entry.address })
+  }
+
+  connect(address: string, connectRoutingId: Buffer | undefined): void {
+    const endpoint = parse(address, false)
+    const dial: Dial = {
+      connectRoutingId,
+      address,
+      pipe: undefined,
+      link: undefined,
+      stopped: false,
+      lingerTimer: undefined,
+      dialer: undefined as unknown as Dialer,
+    }
+    dial.dialer = endpoint.transport === "inproc" ? this.inprocDialer(endpoint.name, dial) : this.streamDialer(endpoint, dial)
+    if (!this.host.options.immediate) {
+      const pipe = this.createPipe(address, connectRoutingId)
+      if (this.host.attach(pipe, undefined)) dial.pipe = pipe
+    }
+    const list = this.dials.get(address)
+    if (list === undefined) this.dials.set(address, [dial])
+    else list.push(dial)
+    dial.dialer.start()
+  }
+
+  disconnect(address: string): void {
+    const list = this.dials.get(address)
+    if (list === undefined) throw error("ENOENT", `not connected to ${address}`, { address })
+    this.dials.delete(address)
+    for (const dial of list) this.stopDial(dial)
+  }
+
+  /** Stops everything; pending output still goes out within linger. */
+  close(): void {
+    for (const entry of new Set(this.bounds.values())) {
+      for (const link of entry.links) this.closeLink(link)
+      void entry.listener.close()
+    }
+    this.bounds.clear()
+    for (const list of this.dials.values()) for (const dial of list) this.stopDial(dial)
+    this.dials.clear()
+    for (const link of this.links) this.closeLink(link)
+  }
+
+  /** Drops a peer's connection and pipe now (ROUTER handover). */
+  dropPipe(pipe: Pipe): void {
+    for (const link of this.links) {
+      if (link.pipe !== pipe) continue
+      link.pipe = undefined
+      if (link.dial !== undefined && link.dial.pipe === pipe) link.dial.pipe = undefined
+      link.engine?.destroy(undefined)
+    }
+    this.terminatePipe(pipe)
+  }
+
+  // ---- tcp and ipc ------------------------------------------------------------
+
+  private streamDialer(endpoint: Endpoint, dial: Dial): Dialer {
+    const { address } = dial
+    return new Connector(endpoint, this.host.options, {
+      delayed: () => this.host.emit({ type: "connect:delay", address }),
+      failed: () => this.host.emit({ type: "close", address }),
+      retrying: (interval) => this.host.emit({ type: "connect:retry", address, interval }),
+      connected: (socket) => {
+        this.host.emit({ type: "connect", address })
+        dial.link = this.startLink(socket, address, dial, undefined)
+      },
+    })
+  }
+
+  private accept(socket: net.Socket, bound: Bound): void {
+    if (this.host.closed) {
+      socket.destroy()
+      return
+    }
+    this.host.emit({ type: "accept", address: bound.address })
+    bound.links.add(this.startLink(socket, bound.address, undefined, bound))
+  }
+
+  private startLink(socket: net.Socket, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
+    const link: Link = { address, inproc: false, engine: undefined, pipe: undefined, dial, bound }
+    this.links.add(link)
+    const options = this.host.options
+    link.engine = new StreamEngine(
+      socket,
+      {
+        socketType: this.host.socketType,
+        routingId: options.routingId === null ? undefined : Buffer.from(options.routingId),
+        mechanism: new NullMechanism(),
+        maxMessageSize: options.maxMessageSize,
+        handshakeInterval: options.handshakeInterval,
+        heartbeatInterval: options.heartbeatInterval,
+        heartbeatTimeout: options.heartbeatTimeout,
+        heartbeatTimeToLive: options.heartbeatTimeToLive,
+      },
+      {
+        ready: (engine, peer) => {
+          this.host.emit({ type: "handshake", address: link.address })
+          this.linkReady(link, engine, peer)
+        },
+        message: (frames) => link.pipe!.deliver(frames),
+        command: (name, data) => this.host.command(link.pipe!, name, data),
+        drained: () => link.pipe?.flush(),
+        closed: (_engine, failure) => this.linkClosed(link, failure),
+      },
+    )
+    return link
+  }
+
+  // ---- inproc -----------------------------------------------------------------
+
+  private bindInproc(name: string, address: string): void {
+    let unbind = () => undefined as void
+    const entry: Bound = { address, listener: { endpoint: address, close: async () => unbind() }, links: new Set() }
+    try {
+      // Connects already waiting for the name are paired at once, so the entry must exist first.
+      unbind = bindInproc(name, (request) => this.acceptInproc(request as InprocRequest, entry))
+    } catch (err) {
+      this.host.emit({ type: "bind:error", address, error: err as ZmeshError })
+      throw err
+    }
+    this.record(address, entry)
+  }
+
+  private inprocDialer(name: string, dial: Dial): Dialer {
+    let withdraw: (() => void) | undefined
+    const request: InprocRequest = { endpoints: this, dial }
+    const start = () => {
+      if (!dial.stopped) withdraw = connectInproc(name, request)
+    }
+    return {
+      start,
+      // The binder went away: wait for the name to be bound again.
+      reconnect: start,
+      stop: () => withdraw?.(),
+      resetBackoff: () => undefined,
+    }
+  }
+
+  /** Pairs a connecting socket's dial with this bound socket. */
+  private acceptInproc(request: InprocRequest, bound: Bound): void {
+    const dialer = request.endpoints
+    if (this.host.closed || dialer.host.closed || request.dial.stopped) return
+    if (!isCompatible(this.host.socketType, dialer.host.socketType)) {
+      const failure = error("ERR_SOCKET_TYPE", `socket type ${this.host.socketType} cannot talk to a ${dialer.host.socketType} peer`)
+      this.host.emit({ type: "handshake:error:protocol", address: bound.address, error: failure })
+      dialer.host.emit({ type: "handshake:error:protocol", address: request.dial.address, error: failure })
+      return
+    }
+    const [ours, theirs] = InprocEngine.pair()
+    const accepted = this.inprocLink(ours, bound.address, undefined, bound)
+    bound.links.add(accepted)
+    const dialed = dialer.inprocLink(theirs, request.dial.address, request.dial, undefined)
+    request.dial.link = dialed
+    const okHere = this.linkReady(accepted, ours, peerOf(dialer.host))
+    const okThere = dialer.linkReady(dialed, theirs, peerOf(this.host))
+    if (!okHere || !okThere) {
+      ours.destroy()
+      return
+    }
+    ours.open()
+    theirs.open()
+  }
+
+  private inprocLink(engine: InprocEngine, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
+    const link: Link = { address, inproc: true, engine, pipe: undefined, dial, bound }
+    this.links.add(link)
+    engine.handler = {
+      message: (frames) => link.pipe!.deliver(frames),
+      command: (name, data) => this.host.command(link.pipe!, name, data),
+      drained: () => link.pipe?.flush(),
+      closed: () => this.linkClosed(link, undefined),
+    }
+    return link
+  }
+
+  // ---- connection lifecycle ---------------------------------------------------------
+
+  private createPipe(address: string, connectRoutingId?: Buffer): Pipe {
+    const { sendHighWaterMark, receiveHighWaterMark } = this.host.options
+    const pipe = new Pipe(this.host, address, sendHighWaterMark, receiveHighWaterMark)
+    pipe.connectRoutingId = connectRoutingId
+    return pipe
+  }
+
+  /** Gives a connection its pipe; false when the socket refused it (the engine is destroyed). */
+  private linkReady(link: Link, engine: LinkEngine & PipeEngine, peer: PeerInfo): boolean {
+    const dial = link.dial
+    let pipe = dial?.pipe
+    const created = pipe === undefined
+    if (pipe === undefined) {
+      pipe = this.createPipe(link.address, dial?.connectRoutingId)
+      pipe.peerIdentity = peer.routingId
+      pipe.peerMinor = peer.minor
+      if (!this.host.attach(pipe, peer)) {
+        engine.destroy(undefined)
+        return false
+      }
+      if (dial !== undefined) dial.pipe = pipe
+    }
+    pipe.peerIdentity = peer.routingId
+    pipe.peerMinor = peer.minor
+    link.pipe = pipe
+    if (!this.host.ready(pipe, peer)) {
+      link.pipe = undefined
+      if (created) {
+        if (dial !== undefined) dial.pipe = undefined
+        this.terminatePipe(pipe)
+      }
+      engine.destroy(undefined)
+      return false
+    }
+    pipe.attach(engine)
+    dial?.dialer.resetBackoff()
+    if (this.host.closed || dial?.stopped === true) this.closeLink(link)
+    return true
+  }
+
+  private linkClosed(link: Link, failure: SessionFailure | undefined): void {
+    this.links.delete(link)
+    link.bound?.links.delete(link)
+    const pipe = link.pipe
+    link.pipe = undefined
+    // libzmq reports no connection events for inproc.
+    if (!this.host.closed && !link.inproc) {
+      if (failure?.handshake !== undefined) {
+        this.host.emit({ type: `handshake:error:${failure.handshake}`, address: link.address, error: failure.error })
+      }
+      this.host.emit(
+        failure === undefined
+          ? { type: "disconnect", address: link.address }
+          : { type: "disconnect", address: link.address, error: failure.error },
+      )
+    }
+    const dial = link.dial
+    if (dial === undefined) {
+      if (pipe !== undefined) this.terminatePipe(pipe)
+      return
+    }
+    if (dial.link === link) dial.link = undefined
+    if (dial.stopped) {
+      if (this.lingerDial(dial)) dial.dialer.reconnect()
+      else this.endDial(dial)
+    } else if (pipe !== undefined && this.host.options.immediate) {
+      dial.pipe = undefined
+      this.terminatePipe(pipe)
+      dial.dialer.reconnect()
+    } else {
+      // The pipe outlives the connection: output queues for the next one.
+      pipe?.detach()
+      dial.dialer.reconnect()
+    }
+  }
+
+  private terminatePipe(pipe: Pipe): void {
+    pipe.detach()
+    pipe.discardOutput()
+    this.host.detach(pipe)
+  }
+
+  /** Stops a dial; output already queued is still delivered within `linger` if a connection comes. */
+  private stopDial(dial: Dial): void {
+    dial.stopped = true
+    if (dial.link !== undefined) this.closeLink(dial.link)
+    else if (!this.lingerDial(dial)) this.endDial(dial)
+  }
+
+  /** True when a stopped dial keeps dialing because output waits and linger allows it. */
+  private lingerDial(dial: Dial): boolean {
+    const linger = this.host.options.linger
+    if (dial.pipe === undefined || dial.pipe.queuedOut === 0 || linger === 0) return false
+    if (linger > 0 && dial.lingerTimer === undefined) dial.lingerTimer = setTimeout(() => this.endDial(dial), linger)
+    return true
+  }
+
+  private endDial(dial: Dial): void {
+    dial.dialer.stop()
+    if (dial.lingerTimer !== undefined) clearTimeout(dial.lingerTimer)
+    dial.link?.engine?.destroy(undefined)
+    const pipe = dial.pipe
+    dial.pipe = undefined
+    if (pipe !== undefined) this.terminatePipe(pipe)
+  }
+
+  /** Ends one connection, delivering pending output within `linger`. */
+  private closeLink(link: Link): void {
+    const engine = link.engine
+    if (engine === undefined || engine.isClosed) return
+    const pipe = link.pipe
+    const linger = this.host.options.linger
+    if (pipe === undefined || linger === 0) {
+      engine.destroy(undefined)
+      return
+    }
+    pipe.flushAll()
+    engine.end()
+    if (linger > 0) setTimeout(() => engine.destroy(undefined), linger).unref()
+  }
+}
+
+function parse(address: string, forBind: boolean): Endpoint {
+  if (typeof address !== "string") throw error("EINVAL", `endpoint must be a string, not ${typeof address}`)
+  return parseEndpoint(address, forBind)
+}
+
+/** What an inproc peer would have said in its READY. */
+function peerOf(host: EndpointHost): PeerInfo {
+  const id = host.options.routingId
+  return {
+    socketType: host.socketType,
+    routingId: sendsIdentity(host.socketType) && id !== null ? Buffer.from(id) : Buffer.alloc(0),
+    minor: 1,
+    metadata: new Map(),
+  }
+}
