@@ -18,7 +18,7 @@ export function cleanupIpc(): void {
 }
 
 export interface TransportCase {
-  readonly name: "tcp" | "ipc"
+  readonly name: "tcp" | "ipc" | "inproc"
   /** An address to bind; read the real one back from `lastEndpoint`. */
   bindAddress(): string
 }
@@ -27,3 +27,11 @@ export const transports: readonly TransportCase[] = [
   { name: "tcp", bindAddress: () => "tcp://127.0.0.1:*" },
   { name: "ipc", bindAddress: ipcEndpoint },
 ]
+
+/** A fresh inproc:// name, unique in this process. */
+export function inprocEndpoint(): string {
+  return `inproc://zmesh-test-${++counter}`
+}
+
+/** tcp, ipc and inproc, for behaviours every transport must share. */
+export const allTransports: readonly TransportCase[] = [...transports, { name: "inproc", bindAddress: inprocEndpoint }]
