@@ -51,6 +51,8 @@ export class Pipe {
   private queuedCommands = 0
   /** Scratch mark for a distributor to visit each pipe once per message. */
   mark = 0
+  /** ZMQ_CONFLATE: keep only the newest message each way; the HWMs do not apply. */
+  conflate = false
   private readonly owner: PipeOwner
   private sendHwm: number
   private receiveHwm: number
@@ -66,6 +68,7 @@ export class Pipe {
 
   /** True when `write()` would not exceed the send high-water mark. */
   get writable(): boolean {
+    if (this.conflate) return true
     const engine = this.engine
     if (engine !== undefined && !engine.blocked && this.outbound.length === 0) return true
     return this.sendHwm <= 0 || this.outbound.length - this.queuedCommands < this.sendHwm
@@ -99,7 +102,10 @@ export class Pipe {
   write(message: Message): void {
     const engine = this.engine
     if (engine !== undefined && !engine.blocked && this.outbound.length === 0) engine.send(message)
-    else this.outbound.push(message)
+    else {
+      if (this.conflate) this.discardOutput()
+      this.outbound.push(message)
+    }
   }
 
   read(): Message | undefined {
@@ -114,7 +120,16 @@ export class Pipe {
 
   /** From the engine: a message arrived. Returns false when the queue is full. */
   deliver(message: Message): boolean {
+    if (this.conflate && this.inbound.length > 0) {
+      this.inbound.shift()
+      this.inbound.push(message)
+      return true
+    }
     this.inbound.push(message)
+    if (this.conflate) {
+      this.owner.pipeReadable(this)
+      return true
+    }
     if (this.inbound.length === 1) this.owner.pipeReadable(this)
     if (this.receiveHwm > 0 && this.inbound.length >= this.receiveHwm) {
       this.inputStopped = true

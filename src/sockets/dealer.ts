@@ -9,6 +9,8 @@ import { Socket } from "./socket-base.js"
 export interface DealerOptionValues {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer, so a ROUTER learns of us. */
   probeRouter: boolean
+  /** ZMQ_CONFLATE: keep only the newest message per peer, in and out; the high-water marks do not apply. */
+  conflate: boolean
 }
 
 /**
@@ -28,7 +30,7 @@ export class Dealer extends Socket {
   private readonly in = new FairQueue()
 
   constructor(options?: Partial<SocketOptionValues & DealerOptionValues>) {
-    super("DEALER", options, { probeRouter: false })
+    super("DEALER", options, { probeRouter: false, conflate: false })
   }
 
   send(message: MessageLike | readonly MessageLike[]): Promise<void> {
@@ -83,7 +85,7 @@ export class Dealer extends Socket {
 }
 
 export interface Dealer extends DealerOptionValues {}
-defineOptions(Dealer.prototype, { probeRouter: "bool" })
+defineOptions(Dealer.prototype, { probeRouter: "bool", conflate: "bool" })
 
 /** ZMQ_PROBE_ROUTER: an empty message ahead of anything queued for the new peer. */
 export function probe(pipe: Pipe): void {

@@ -312,6 +312,7 @@ export class Endpoints {
     const { sendHighWaterMark, receiveHighWaterMark } = this.host.options
     const pipe = new Pipe(this.host, address, sendHighWaterMark, receiveHighWaterMark)
     pipe.connectRoutingId = connectRoutingId
+    pipe.conflate = (this.host.options as { conflate?: boolean }).conflate === true
     return pipe
   }
 

@@ -6,6 +6,8 @@ import { PublisherBase } from "./pub-base.js"
 export interface PublisherOptionValues {
   /** ZMQ_XPUB_NODROP: wait (or EAGAIN after sendTimeout) while a matching subscriber is full, instead of dropping. */
   noDrop: boolean
+  /** ZMQ_CONFLATE: keep only the newest message per subscriber; the high-water mark does not apply. */
+  conflate: boolean
 }
 
 /**
@@ -25,7 +27,7 @@ export class Publisher extends PublisherBase {
   protected readonly verbosityLevel = null
 
   constructor(options?: Partial<SocketOptionValues & PublisherOptionValues>) {
-    super("PUB", options, { noDrop: false })
+    super("PUB", options, { noDrop: false, conflate: false })
   }
 
   protected get dropsNever(): boolean {
@@ -42,4 +44,4 @@ export class Publisher extends PublisherBase {
 }
 
 export interface Publisher extends PublisherOptionValues {}
-defineOptions(Publisher.prototype, { noDrop: "bool" })
+defineOptions(Publisher.prototype, { noDrop: "bool", conflate: "bool" })

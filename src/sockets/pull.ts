@@ -1,8 +1,8 @@
 /** PULL (RFC 30): fair-queued input from every connected pusher. */
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import type { SocketOptionValues } from "../options.js"
-import { Socket } from "./socket-base.js"
+import { type SocketOptionValues, defineOptions } from "../options.js"
+import { type ConflateOptionValues, Socket } from "./socket-base.js"
 
 /**
  * Receives messages fair-queued from its {@link Push} peers.
@@ -17,8 +17,8 @@ import { Socket } from "./socket-base.js"
 export class Pull extends Socket {
   private readonly in = new FairQueue()
 
-  constructor(options?: Partial<SocketOptionValues>) {
-    super("PULL", options)
+  constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
+    super("PULL", options, { conflate: false })
   }
 
   /** The next message, as an array of its parts. */
@@ -58,3 +58,6 @@ export class Pull extends Socket {
     return false
   }
 }
+
+export interface Pull extends ConflateOptionValues {}
+defineOptions(Pull.prototype, { conflate: "bool" })

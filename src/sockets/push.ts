@@ -2,8 +2,8 @@
 import type { MessageLike } from "../message.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import type { SocketOptionValues } from "../options.js"
-import { Socket } from "./socket-base.js"
+import { type SocketOptionValues, defineOptions } from "../options.js"
+import { type ConflateOptionValues, Socket } from "./socket-base.js"
 
 /**
  * Sends messages round-robin to its {@link Pull} peers.
@@ -18,8 +18,8 @@ import { Socket } from "./socket-base.js"
 export class Push extends Socket {
   private readonly out = new LoadBalancer()
 
-  constructor(options?: Partial<SocketOptionValues>) {
-    super("PUSH", options)
+  constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
+    super("PUSH", options, { conflate: false })
   }
 
   /** Sends a message (one part or an array of parts); waits while every peer is full. */
@@ -61,3 +61,6 @@ export class Push extends Socket {
     return this.out.writable
   }
 }
+
+export interface Push extends ConflateOptionValues {}
+defineOptions(Push.prototype, { conflate: "bool" })

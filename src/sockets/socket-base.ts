@@ -35,6 +35,12 @@ const RESOLVED = Promise.resolve()
 
 export interface Socket extends SocketOptionValues {}
 
+/** The ZMQ_CONFLATE option of the socket types libzmq allows it on. */
+export interface ConflateOptionValues {
+  /** ZMQ_CONFLATE: keep only the newest message per peer, in and out; the high-water marks do not apply. */
+  conflate: boolean
+}
+
 export abstract class Socket implements PipeOwner {
   /** @internal Option values; read and set them through the properties. */
   readonly options: Record<string, unknown> & SocketOptionValues

@@ -1,8 +1,9 @@
 /** SUB (RFC 29): receives what its publishers send on the topics it subscribed to. */
 import { toFrame } from "../message.js"
-import type { SocketOptionValues } from "../options.js"
+import { type SocketOptionValues, defineOptions } from "../options.js"
 import type { Message } from "../routing/pipe.js"
 import { subscriptionFrame } from "../zmtp/command.js"
+import type { ConflateOptionValues } from "./socket-base.js"
 import { SubscriberBase } from "./sub-base.js"
 
 /**
@@ -17,8 +18,8 @@ import { SubscriberBase } from "./sub-base.js"
 export class Subscriber extends SubscriberBase {
   protected readonly filters = true
 
-  constructor(options?: Partial<SocketOptionValues>) {
-    super("SUB", options)
+  constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
+    super("SUB", options, { conflate: false })
   }
 
   /** Receives messages whose first frame starts with one of the prefixes; none given means everything. */
@@ -49,3 +50,6 @@ export class Subscriber extends SubscriberBase {
     return false
   }
 }
+
+export interface Subscriber extends ConflateOptionValues {}
+defineOptions(Subscriber.prototype, { conflate: "bool" })

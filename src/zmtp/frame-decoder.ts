@@ -29,9 +29,16 @@ export class FrameDecoder {
    * arrives so nothing is allocated for a claimed size (-1: no limit).
    */
   maxFrameSize: number
+  /**
+   * Largest command body (-1: no limit). Commands are not messages, so
+   * `maxMessageSize` does not apply to them, but a peer may not claim
+   * unbounded sizes for them either.
+   */
+  maxCommandSize: number
 
-  constructor(maxFrameSize = -1) {
+  constructor(maxFrameSize = -1, maxCommandSize = maxFrameSize) {
     this.maxFrameSize = maxFrameSize
+    this.maxCommandSize = maxCommandSize
   }
 
   push(chunk: Buffer): void {
@@ -65,11 +72,11 @@ export class FrameDecoder {
         const high = input.byteAt(1) * 0x1000000 + input.byteAt(2) * 0x10000 + input.byteAt(3) * 0x100 + input.byteAt(4)
         const low = input.byteAt(5) * 0x1000000 + input.byteAt(6) * 0x10000 + input.byteAt(7) * 0x100 + input.byteAt(8)
         size = high * 0x100000000 + low
-        this.checkSize(size, high)
+        this.checkSize(flags, size, high)
         input.skip(9)
       } else {
         size = input.byteAt(1)
-        this.checkSize(size, 0)
+        this.checkSize(flags, size, 0)
         input.skip(2)
       }
       this.pendingFlags = flags
@@ -82,12 +89,15 @@ export class FrameDecoder {
     return true
   }
 
-  private checkSize(size: number, high: number): void {
+  private checkSize(flags: number, size: number, high: number): void {
+    const command = (flags & FLAG_COMMAND) !== 0
+    const max = command ? this.maxCommandSize : this.maxFrameSize
     // Sizes past 2^53 cannot be represented, let alone received.
-    if (high > 0x1fffff || (this.maxFrameSize >= 0 && size > this.maxFrameSize)) {
+    if (high > 0x1fffff || (max >= 0 && size > max)) {
+      const what = high > 0x1fffff ? "2^53+" : String(size)
       throw new ZmeshError(
         "ERR_MESSAGE_TOO_LARGE",
-        `peer announced a ${high > 0x1fffff ? "2^53+" : size} byte frame, over maxMessageSize ${this.maxFrameSize}`,
+        `peer announced a ${what} byte ${command ? "command" : "frame"}, over the limit of ${max}`,
       )
     }
   }

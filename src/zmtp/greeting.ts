@@ -49,8 +49,9 @@ export function checkGreetingPrefix(buf: Buffer, length: number): string | undef
 export function parseGreeting(buf: Buffer): Greeting | string {
   const bad = checkGreetingPrefix(buf, GREETING_SIZE)
   if (bad !== undefined) return bad
-  let end = 12
-  while (end < 32 && buf[end] !== 0) end++
+  // libzmq compares all 20 bytes: only trailing NULs are padding ("NULL\0XYZ" is not "NULL").
+  let end = 32
+  while (end > 12 && buf[end - 1] === 0) end--
   return {
     major: buf[10]!,
     minor: buf[11]!,

@@ -72,7 +72,9 @@ export class Session {
     this.options = options
     this.handler = handler
     this.maxMessageSize = options.maxMessageSize
-    this.decoder = new FrameDecoder(options.maxMessageSize)
+    // Commands (READY, SUBSCRIBE, ...) may exceed a small message limit, within reason.
+    const maxCommand = options.maxMessageSize < 0 ? -1 : Math.max(options.maxMessageSize, COMMAND_SIZE_FLOOR)
+    this.decoder = new FrameDecoder(options.maxMessageSize, maxCommand)
     this.host = this.createHost()
   }
 
@@ -248,10 +250,10 @@ export class Session {
     },
     checkPeer: (metadata) => {
       const type = metadata.get(PROPERTY_SOCKET_TYPE)
-      if (type === undefined) return "peer sent no Socket-Type property"
+      if (type === undefined) return new ZmeshError("ERR_ZMTP_PROTOCOL", "peer sent no Socket-Type property")
       const theirs = type.toString("latin1")
       if (!isCompatible(this.options.socketType, theirs)) {
-        return `socket type ${this.options.socketType} cannot talk to a ${theirs} peer`
+        return new ZmeshError("ERR_SOCKET_TYPE", `socket type ${this.options.socketType} cannot talk to a ${theirs} peer`)
       }
       return undefined
     },
@@ -265,10 +267,7 @@ export class Session {
         metadata,
       })
     },
-    fail: (kind, reason) => {
-      const code = reason.startsWith("socket type") ? "ERR_SOCKET_TYPE" : "ERR_ZMTP_PROTOCOL"
-      this.fail(kind, new ZmeshError(code, reason))
-    },
+    fail: (kind, error) => this.fail(kind, error),
     }
   }
 }
@@ -287,5 +286,8 @@ function toZmeshError(err: unknown): ZmeshError {
   if (err instanceof ZmeshError) return err
   return new ZmeshError("ERR_ZMTP_PROTOCOL", `internal error while decoding: ${String(err)}`, { cause: err })
 }
+
+/** With a `maxMessageSize` set, commands may still be this large (a long topic, a CURVE INITIATE). */
+const COMMAND_SIZE_FLOOR = 64 * 1024
 
 const EMPTY = Buffer.alloc(0)

@@ -62,17 +62,12 @@ describe("ByteQueue fuzz", () => {
     )
   })
 
-  // BUG (found by this fuzz folder: feeding large frames one byte at a time blew the time
-  // budget, so chunk() in streams.ts now stops doing that above 4 KiB). A read that spans n
-  // chunks costs O(n^2): ByteQueue.advance() calls `this.chunks.shift()` once per chunk
-  // consumed, and each shift moves every chunk left in the list. A peer that drips a frame in
-  // 1-byte TCP segments makes the final `next()` block the event loop in one synchronous call:
-  // measured here (2 cores, Node 20) 25 000 chunks 68-193 ms, 50 000 chunks 0.2-3.3 s,
-  // 100 000 chunks 0.8-45 s, against ~10 ms for a linear copy of 100 000 chunks. Wall time
-  // varies too much to assert on, so this counts the work instead: the elements every
-  // Array#shift call moves during that one `next()` (deterministic; a fix that drops shift()
-  // or keeps the list short passes).
-  it.fails("a frame fed in one-byte chunks is assembled in linear time (ByteQueue shifts its chunk list per chunk)", () => {
+  // Regression (found by this fuzz folder): ByteQueue once dropped consumed chunks with
+  // Array#shift, so a frame dripped in n one-byte TCP segments cost O(n^2) in one synchronous
+  // `next()` (100 000 chunks took up to 45 s here). Wall time varies too much to assert on, so
+  // this counts the work instead: the elements every Array#shift call moves during that
+  // `next()` (deterministic).
+  it("a frame fed in one-byte chunks is assembled in linear time", () => {
     const n = 20_000
     const bytes = Buffer.alloc(9 + n, 0x5a)
     bytes[0] = 0x02

@@ -4,6 +4,7 @@
  * boxes them). PLAIN and CURVE implement this without touching the session;
  * steps may complete asynchronously (ZAP).
  */
+import type { ZmeshError } from "../../errors.js"
 import type { Metadata } from "../metadata.js"
 import type { MechanismName } from "../greeting.js"
 
@@ -18,13 +19,13 @@ export interface MechanismHost {
   sendCommand(frame: Buffer): void
   /**
    * Validates the peer's properties (socket type compatibility); returns the
-   * reason they are refused, if they are.
+   * error that refuses them, if they are refused.
    */
-  checkPeer(metadata: Metadata): string | undefined
+  checkPeer(metadata: Metadata): ZmeshError | undefined
   /** The handshake succeeded with these peer properties. */
   ready(metadata: Metadata): void
   /** The handshake failed; the session reports it and closes. */
-  fail(kind: HandshakeFailure, reason: string): void
+  fail(kind: HandshakeFailure, error: ZmeshError): void
 }
 
 export interface Mechanism {

@@ -1,4 +1,5 @@
 /** The NULL mechanism (23/ZMTP): both sides send READY at once, as libzmq does. */
+import { ZmeshError } from "../../errors.js"
 import { encodeReady, parseErrorReason } from "../command.js"
 import { decodeMetadata } from "../metadata.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
@@ -15,8 +16,12 @@ export class NullMechanism implements Mechanism {
 
   onCommand(name: string, data: Buffer): void {
     const host = this.host!
-    if (name === "ERROR") return host.fail("protocol", `peer sent ERROR: ${parseErrorReason(data)}`)
-    if (name !== "READY") return host.fail("protocol", `unexpected ${name} command during the NULL handshake`)
+    if (name === "ERROR") {
+      return host.fail("protocol", new ZmeshError("ERR_PEER_ERROR", `peer sent ERROR: ${parseErrorReason(data)}`))
+    }
+    if (name !== "READY") {
+      return host.fail("protocol", new ZmeshError("ERR_ZMTP_PROTOCOL", `unexpected ${name} command during the NULL handshake`))
+    }
     const metadata = decodeMetadata(data)
     const refused = host.checkPeer(metadata)
     if (refused !== undefined) return host.fail("protocol", refused)
