@@ -40,6 +40,8 @@ export const ErrorCode = {
   ERR_SOCKET_TYPE: "ERR_SOCKET_TYPE",
   /** Peers disagree on the security mechanism. */
   ERR_MECHANISM_MISMATCH: "ERR_MECHANISM_MISMATCH",
+  /** Authentication refused the peer (ZAP said no, or a PLAIN server has no ZAP handler). */
+  ERR_AUTH: "ERR_AUTH",
   /** The peer sent an ERROR command. */
   ERR_PEER_ERROR: "ERR_PEER_ERROR",
   /** Heartbeat or handshake timer expired. */

@@ -40,6 +40,22 @@ export interface SocketOptionValues {
   ipv6: boolean
   /** ZMQ_ROUTING_ID: the identity sent to ROUTER peers (1-255 bytes, not starting with a zero byte). */
   routingId: string | null
+  /** ZMQ_PLAIN_SERVER: act as a PLAIN server; clients are checked by the ZAP handler. */
+  plainServer: boolean
+  /** ZMQ_PLAIN_USERNAME: act as a PLAIN client with this user name. */
+  plainUsername: string | null
+  /** ZMQ_PLAIN_PASSWORD: the PLAIN client's password. */
+  plainPassword: string | null
+  /** ZMQ_CURVE_SERVER: act as a CURVE server (needs `curveSecretKey`). */
+  curveServer: boolean
+  /** ZMQ_CURVE_PUBLICKEY: our long-term public key, 32 bytes or 40 Z85 characters (CURVE clients). */
+  curvePublicKey: string | Uint8Array | null
+  /** ZMQ_CURVE_SECRETKEY: our long-term secret key, 32 bytes or 40 Z85 characters. */
+  curveSecretKey: string | Uint8Array | null
+  /** ZMQ_CURVE_SERVERKEY: the server's public key; setting it makes this socket a CURVE client. */
+  curveServerKey: string | Uint8Array | null
+  /** ZMQ_ZAP_DOMAIN: the domain sent to the ZAP handler; for NULL, ZAP is asked only when it is set. */
+  zapDomain: string
 }
 
 export const socketDefaults: Readonly<SocketOptionValues> = {
@@ -60,10 +76,18 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
   immediate: false,
   ipv6: false,
   routingId: null,
+  plainServer: false,
+  plainUsername: null,
+  plainPassword: null,
+  curveServer: false,
+  curvePublicKey: null,
+  curveSecretKey: null,
+  curveServerKey: null,
+  zapDomain: "",
 }
 
 /** How each option's values are checked; the key set must match the defaults. */
-type Check = "int" | "uint" | "bool" | "routingId" | "string?" | "verbosity"
+type Check = "int" | "uint" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
 
 const checks: Record<keyof SocketOptionValues, Check> = {
   linger: "int",
@@ -83,6 +107,14 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   immediate: "bool",
   ipv6: "bool",
   routingId: "routingId",
+  plainServer: "bool",
+  plainUsername: "string?",
+  plainPassword: "string?",
+  curveServer: "bool",
+  curvePublicKey: "key",
+  curveSecretKey: "key",
+  curveServerKey: "key",
+  zapDomain: "string",
 }
 
 /** Validates one option value; throws EINVAL with the option's name. */
@@ -97,6 +129,14 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
     case "bool":
       if (typeof value !== "boolean") throw bad(`${String(value)} is not a boolean`)
       return value
+    case "string":
+      if (typeof value !== "string") throw bad("expected a string")
+      return value
+    case "key":
+      if (value === null) return null
+      if (typeof value === "string" && value.length === 40) return value
+      if (value instanceof Uint8Array && value.length === 32) return value
+      throw bad("expected 32 bytes or 40 Z85 characters")
     case "string?":
       if (value !== null && typeof value !== "string") throw bad("expected a string or null")
       return value

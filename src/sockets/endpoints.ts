@@ -11,10 +11,13 @@ import { InprocEngine } from "../routing/inproc-engine.js"
 import { Pipe, type PipeEngine, type PipeOwner } from "../routing/pipe.js"
 import { Connector } from "../transport/connector.js"
 import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
-import { bindInproc, connectInproc } from "../transport/inproc.js"
+import { bindInproc, connectInproc, isInprocBound } from "../transport/inproc.js"
 import { type Listener, listen } from "../transport/listener.js"
 import { StreamEngine } from "../transport/stream-engine.js"
-import { NullMechanism } from "../zmtp/mechanisms/null.js"
+import type { ZapReply, ZapRequest } from "../zmtp/zap.js"
+import { ZAP_ENDPOINT } from "../zmtp/zap.js"
+import { createMechanism } from "./security.js"
+import type { ZapClient } from "./zap-client.js"
 import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
 import { type SocketType, isCompatible, sendsIdentity } from "../zmtp/socket-type.js"
 
@@ -90,6 +93,7 @@ export class Endpoints {
   private readonly bounds = new Map<string, Bound>()
   private readonly dials = new Map<string, Dial[]>()
   private readonly links = new Set<Link>()
+  private zapClient: Promise<ZapClient> | undefined
 
   constructor(host: EndpointHost) {
     this.host = host
@@ -98,6 +102,7 @@ export class Endpoints {
   async bind(address: string): Promise<void> {
     const endpoint = parse(address, true)
     if (endpoint.transport === "inproc") return this.bindInproc(endpoint.name, address)
+    createMechanism(this.host.options) // a half-configured CURVE or PLAIN role fails here, not per connection
     const bound: { value?: Bound } = {}
     let listener: Listener
     try {
@@ -135,6 +140,7 @@ export class Endpoints {
 
   connect(address: string, connectRoutingId: Buffer | undefined): void {
     const endpoint = parse(address, false)
+    if (endpoint.transport !== "inproc") createMechanism(this.host.options)
     const dial: Dial = {
       connectRoutingId,
       address,
@@ -172,6 +178,7 @@ export class Endpoints {
     for (const list of this.dials.values()) for (const dial of list) this.stopDial(dial)
     this.dials.clear()
     for (const link of this.links) this.closeLink(link)
+    void this.zapClient?.then((client) => client.close())
   }
 
   /** Drops a peer's connection and pipe now (ROUTER handover). */
@@ -218,7 +225,15 @@ export class Endpoints {
       {
         socketType: this.host.socketType,
         routingId: options.routingId === null ? undefined : Buffer.from(options.routingId),
-        mechanism: new NullMechanism(),
+        mechanism: createMechanism(options),
+        zap: (mechanism, credentials) =>
+          this.askZap({
+            domain: options.zapDomain,
+            address: socket.remoteAddress ?? "",
+            identity: options.routingId === null ? Buffer.alloc(0) : Buffer.from(options.routingId),
+            mechanism,
+            credentials,
+          }),
         maxMessageSize: options.maxMessageSize,
         handshakeInterval: options.handshakeInterval,
         heartbeatInterval: options.heartbeatInterval,
@@ -237,6 +252,15 @@ export class Endpoints {
       },
     )
     return link
+  }
+
+  /** RFC 27: asks the handler bound at inproc://zeromq.zap.01; undefined when there is none. */
+  private async askZap(request: ZapRequest): Promise<ZapReply | undefined> {
+    if (!isInprocBound(ZAP_ENDPOINT.slice("inproc://".length))) return undefined
+    // Loaded on first use: the client is a Dealer, and sockets depend on this module.
+    this.zapClient ??= import("./zap-client.js").then(({ ZapClient }) => new ZapClient())
+    const client = await this.zapClient
+    return this.host.closed ? undefined : client.request(request)
   }
 
   // ---- inproc -----------------------------------------------------------------

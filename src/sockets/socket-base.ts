@@ -12,6 +12,7 @@ import { Queue } from "../routing/queue.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
 import { Endpoints } from "./endpoints.js"
+import { type SecurityMechanism, securityOf } from "./security.js"
 
 /** libzmq's numeric socket types, which zeromq.js exposes as `type`. */
 const typeNumbers: Record<SocketType, number> = {
@@ -87,9 +88,9 @@ export abstract class Socket implements PipeOwner {
     return this.endpoints.lastEndpoint
   }
 
-  /** ZMQ_MECHANISM: null for the NULL mechanism. */
-  get securityMechanism(): null | "plain" | "curve" {
-    return null
+  /** ZMQ_MECHANISM: "curve" or "plain" when a role is configured, else null (NULL). */
+  get securityMechanism(): SecurityMechanism {
+    return securityOf(this.options)
   }
 
   /** Every zmesh socket may be used from any async context of its thread. */

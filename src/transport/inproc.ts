@@ -41,3 +41,8 @@ export function connectInproc(name: string, request: unknown): () => void {
     if (pending.size === 0 && waiting.get(name) === pending) waiting.delete(name)
   }
 }
+
+/** True when a name is bound in this process (libzmq asks this of its ZAP endpoint). */
+export function isInprocBound(name: string): boolean {
+  return binders.has(name)
+}

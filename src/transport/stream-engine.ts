@@ -6,7 +6,7 @@
 import type net from "node:net"
 import { ZmeshError } from "../errors.js"
 import type { Mechanism } from "../zmtp/mechanisms/mechanism.js"
-import { type PeerInfo, Session, type SessionFailure } from "../zmtp/session.js"
+import { type PeerInfo, Session, type SessionFailure, type SessionOptions } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
 
 /** Output above this many bytes is written at once instead of at the end of the tick. */
@@ -25,6 +25,8 @@ export interface EngineOptions {
   readonly heartbeatTimeout: number
   /** ZMQ_HEARTBEAT_TTL in ms, sent in our PINGs. */
   readonly heartbeatTimeToLive: number
+  /** Asks the ZAP handler about the peer (see SessionOptions.zap). */
+  readonly zap?: SessionOptions["zap"]
 }
 
 export interface EngineHandler {
@@ -66,6 +68,7 @@ export class StreamEngine {
         mechanism: options.mechanism,
         routingId: options.routingId,
         maxMessageSize: options.maxMessageSize,
+        zap: options.zap,
       },
       {
         flush: () => this.scheduleFlush(),

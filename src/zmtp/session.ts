@@ -13,6 +13,7 @@ import { GREETING_SIZE, checkGreetingPrefix, encodeGreeting, parseGreeting } fro
 import type { HandshakeFailure, Mechanism, MechanismHost } from "./mechanisms/mechanism.js"
 import { PROPERTY_IDENTITY, PROPERTY_SOCKET_TYPE, type Metadata } from "./metadata.js"
 import { type SocketType, isCompatible, sendsIdentity } from "./socket-type.js"
+import type { ZapReply } from "./zap.js"
 
 export interface SessionOptions {
   readonly socketType: SocketType
@@ -21,6 +22,8 @@ export interface SessionOptions {
   readonly routingId?: Buffer | undefined
   /** Largest inbound message in bytes, all frames together (-1: no limit). */
   readonly maxMessageSize: number
+  /** Asks the ZAP handler about a peer (servers); absent or undefined: no handler. */
+  readonly zap?: ((mechanism: "NULL" | "PLAIN" | "CURVE", credentials: readonly Buffer[]) => Promise<ZapReply | undefined>) | undefined
 }
 
 /** What the session learned about its peer once the handshake is done. */
@@ -64,6 +67,7 @@ export class Session {
   private partialSize = 0
   private peerMinor = 0
   private readonly maxMessageSize: number
+  private readonly frameOverhead: number
   private readonly options: SessionOptions
   private readonly handler: SessionHandler
   private readonly host: MechanismHost
@@ -74,7 +78,9 @@ export class Session {
     this.maxMessageSize = options.maxMessageSize
     // Commands (READY, SUBSCRIBE, ...) may exceed a small message limit, within reason.
     const maxCommand = options.maxMessageSize < 0 ? -1 : Math.max(options.maxMessageSize, COMMAND_SIZE_FLOOR)
-    this.decoder = new FrameDecoder(options.maxMessageSize, maxCommand)
+    // A CURVE box adds "\x07MESSAGE", a nonce, a MAC and a flags byte to each frame.
+    this.frameOverhead = options.mechanism.name === "CURVE" ? 33 : 0
+    this.decoder = new FrameDecoder(this.frameLimit(0), maxCommand)
     this.host = this.createHost()
   }
 
@@ -115,8 +121,9 @@ export class Session {
   send(frames: readonly Buffer[]): void {
     const wrap = this.options.mechanism.wrap
     if (wrap === undefined) return this.encoder.message(frames)
+    // Boxes travel as plain frames without MORE, as libzmq sends them; MORE is inside the box.
     const last = frames.length - 1
-    for (let i = 0; i <= last; i++) this.encoder.frame(FLAG_COMMAND, wrap.encode(i < last ? FLAG_MORE : 0, frames[i]!))
+    for (let i = 0; i <= last; i++) this.encoder.frame(0, wrap.encode(i < last ? FLAG_MORE : 0, frames[i]!))
   }
 
   /** Encodes a command frame (already encoded by the command helpers); the caller flushes. */
@@ -125,7 +132,7 @@ export class Session {
     if (wrap === undefined || this.state !== State.Ready) return this.encoder.raw(frame)
     // Inside CURVE, commands travel boxed with the command flag (RFC 26).
     const body = frame.subarray((frame[0]! & 0x02) !== 0 ? 9 : 2)
-    this.encoder.frame(FLAG_COMMAND, wrap.encode(FLAG_COMMAND, body))
+    this.encoder.frame(0, wrap.encode(FLAG_COMMAND, body))
   }
 
   ping(ttlMs: number, context?: Buffer): void {
@@ -154,7 +161,9 @@ export class Session {
         }
         if (!this.decoder.next()) return
         const { flags, body } = this.decoder
-        if ((flags & FLAG_COMMAND) !== 0) this.onCommandFrame(body)
+        const wrap = this.options.mechanism.wrap
+        if (wrap !== undefined && this.state === State.Ready) this.onWrappedFrame(wrap, body)
+        else if ((flags & FLAG_COMMAND) !== 0) this.onCommandFrame(body)
         else if (this.state !== State.Ready) throw protocol("data frame received before the handshake completed")
         else this.onDataFrame(flags, body)
       }
@@ -188,17 +197,21 @@ export class Session {
     return true
   }
 
+  /**
+   * After a CURVE handshake every frame is a MESSAGE box, whatever its outer
+   * flags (libzmq sends them as data frames); MORE and COMMAND are inside.
+   */
+  private onWrappedFrame(wrap: NonNullable<Mechanism["wrap"]>, body: Buffer): void {
+    const inner = wrap.decode(body)
+    if ((inner.flags & FLAG_COMMAND) !== 0) this.onCommandFrame(inner.body)
+    else this.onDataFrame(inner.flags, inner.body)
+  }
+
   private onCommandFrame(body: Buffer): void {
-    const wrap = this.options.mechanism.wrap
     if (this.state === State.Handshake) {
-      const { name, data } = parseCommand(body)
+      const { name, data } = parseHandshakeCommand(body)
       this.options.mechanism.onCommand(name, data)
       return
-    }
-    if (wrap !== undefined) {
-      const inner = wrap.decode(body)
-      if ((inner.flags & FLAG_COMMAND) === 0) return this.onDataFrame(inner.flags, inner.body)
-      body = inner.body
     }
     const { name, data } = parseCommand(body)
     switch (name) {
@@ -223,16 +236,21 @@ export class Session {
     if ((flags & FLAG_MORE) !== 0) {
       this.partialSize += body.length
       // The limit covers the whole message: shrink what the next frame may claim.
-      if (this.maxMessageSize >= 0) this.decoder.maxFrameSize = this.maxMessageSize - this.partialSize
+      this.decoder.maxFrameSize = this.frameLimit(this.partialSize)
       return
     }
     const frames = this.partial
     this.partial = []
     if (this.partialSize !== 0) {
       this.partialSize = 0
-      this.decoder.maxFrameSize = this.maxMessageSize
+      this.decoder.maxFrameSize = this.frameLimit(0)
     }
     if (!this.handler.message(frames)) this.paused = true
+  }
+
+  /** The largest next frame once `used` bytes of the message have arrived. */
+  private frameLimit(used: number): number {
+    return this.maxMessageSize < 0 ? -1 : this.maxMessageSize - used + this.frameOverhead
   }
 
   private fail(handshake: HandshakeFailure | undefined, error: ZmeshError): void {
@@ -242,6 +260,7 @@ export class Session {
   }
 
   private createHost(): MechanismHost {
+    const session = this
     return {
     localMetadata: localMetadata(this.options),
     sendCommand: (frame) => {
@@ -268,6 +287,10 @@ export class Session {
       })
     },
     fail: (kind, error) => this.fail(kind, error),
+    zap: (mechanism, credentials) => this.options.zap?.(mechanism, credentials) ?? Promise.resolve(undefined),
+    get open() {
+      return session.state !== State.Closed
+    },
     }
   }
 }
@@ -276,6 +299,19 @@ function localMetadata(options: SessionOptions): Array<readonly [string, Buffer 
   const props: Array<readonly [string, Buffer | string]> = [[PROPERTY_SOCKET_TYPE, options.socketType]]
   if (sendsIdentity(options.socketType)) props.push([PROPERTY_IDENTITY, options.routingId ?? EMPTY])
   return props
+}
+
+/**
+ * libzmq 4.3.5 writes the ERROR it sends after a ZAP refusal one byte short,
+ * with a corrupt name length: `04 09 5e "RROR" 03 "400"` (seen against the
+ * zeromq package). Read that form as the ERROR it means, so the reason
+ * reaches the application instead of a protocol error.
+ */
+function parseHandshakeCommand(body: Buffer): { name: string; data: Buffer } {
+  if (body.length >= 6 && body[0] !== 5 && body.toString("latin1", 1, 5) === "RROR") {
+    return { name: "ERROR", data: body.subarray(5) }
+  }
+  return parseCommand(body)
 }
 
 function protocol(message: string): ZmeshError {

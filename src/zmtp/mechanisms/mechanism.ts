@@ -7,6 +7,7 @@
 import type { ZmeshError } from "../../errors.js"
 import type { Metadata } from "../metadata.js"
 import type { MechanismName } from "../greeting.js"
+import type { ZapReply } from "../zap.js"
 
 /** Why a handshake failed, mirroring libzmq's HANDSHAKE_FAILED_* events. */
 export type HandshakeFailure = "protocol" | "auth" | "other"
@@ -26,6 +27,14 @@ export interface MechanismHost {
   ready(metadata: Metadata): void
   /** The handshake failed; the session reports it and closes. */
   fail(kind: HandshakeFailure, error: ZmeshError): void
+  /**
+   * Asks the ZAP handler (RFC 27) about the peer; undefined when no handler
+   * is bound in this process. Servers call it; the session fills in domain,
+   * address and identity.
+   */
+  zap(mechanism: "NULL" | "PLAIN" | "CURVE", credentials: readonly Buffer[]): Promise<ZapReply | undefined>
+  /** True while the session is still open (an asynchronous step may outlive it). */
+  readonly open: boolean
 }
 
 export interface Mechanism {

@@ -1,17 +1,32 @@
-/** The NULL mechanism (23/ZMTP): both sides send READY at once, as libzmq does. */
+/**
+ * The NULL mechanism (23/ZMTP): both sides send READY at once, as libzmq
+ * does. With a ZAP domain set, READY waits for the ZAP handler's verdict.
+ */
 import { ZmeshError } from "../../errors.js"
-import { encodeReady, parseErrorReason } from "../command.js"
-import { decodeMetadata } from "../metadata.js"
+import { encodeError, encodeReady, parseErrorReason } from "../command.js"
+import { type Metadata, decodeMetadata } from "../metadata.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
+import { zapVerdict } from "./zap-verdict.js"
 
 export class NullMechanism implements Mechanism {
   readonly name = "NULL"
   readonly asServer = false
   private host: MechanismHost | undefined
+  private readonly useZap: boolean
+  /** Our READY is out (at once, or after ZAP accepted the peer). */
+  private readySent = false
+  /** The peer's READY, kept until ours is out. */
+  private peer: Metadata | undefined
+
+  /** @param useZap ask the ZAP handler first (libzmq does for NULL only when ZMQ_ZAP_DOMAIN is set). */
+  constructor(useZap = false) {
+    this.useZap = useZap
+  }
 
   start(host: MechanismHost): void {
     this.host = host
-    host.sendCommand(encodeReady(host.localMetadata))
+    if (!this.useZap) return this.sendReady()
+    void this.authenticate()
   }
 
   onCommand(name: string, data: Buffer): void {
@@ -19,12 +34,30 @@ export class NullMechanism implements Mechanism {
     if (name === "ERROR") {
       return host.fail("protocol", new ZmeshError("ERR_PEER_ERROR", `peer sent ERROR: ${parseErrorReason(data)}`))
     }
-    if (name !== "READY") {
+    if (name !== "READY" || this.peer !== undefined) {
       return host.fail("protocol", new ZmeshError("ERR_ZMTP_PROTOCOL", `unexpected ${name} command during the NULL handshake`))
     }
     const metadata = decodeMetadata(data)
     const refused = host.checkPeer(metadata)
     if (refused !== undefined) return host.fail("protocol", refused)
-    host.ready(metadata)
+    this.peer = metadata
+    if (this.readySent) host.ready(metadata)
+  }
+
+  private sendReady(): void {
+    const host = this.host!
+    host.sendCommand(encodeReady(host.localMetadata))
+    this.readySent = true
+    if (this.peer !== undefined) host.ready(this.peer)
+  }
+
+  private async authenticate(): Promise<void> {
+    const host = this.host!
+    const reply = await host.zap("NULL", []).catch(() => undefined)
+    if (!host.open) return
+    const verdict = zapVerdict(reply, false)
+    if (verdict === undefined) return this.sendReady()
+    if (verdict.error !== undefined) host.sendCommand(encodeError(verdict.error))
+    host.fail(verdict.kind, verdict.failure)
   }
 }

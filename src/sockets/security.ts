@@ -1,0 +1,43 @@
+/** Chooses a connection's security mechanism from the socket options, as libzmq does. */
+import { ZmeshError } from "../errors.js"
+import type { SocketOptionValues } from "../options.js"
+import { CurveClient, CurveServer } from "../zmtp/mechanisms/curve.js"
+import { publicKeyOf } from "../zmtp/mechanisms/curve-crypto.js"
+import type { Mechanism } from "../zmtp/mechanisms/mechanism.js"
+import { NullMechanism } from "../zmtp/mechanisms/null.js"
+import { PlainClient, PlainServer } from "../zmtp/mechanisms/plain.js"
+import { z85Decode } from "../zmtp/z85.js"
+
+export type SecurityMechanism = null | "plain" | "curve"
+
+/** ZMQ_MECHANISM: CURVE when a CURVE role is set, else PLAIN when a PLAIN role is set, else NULL. */
+export function securityOf(options: SocketOptionValues): SecurityMechanism {
+  if (options.curveServer || options.curveServerKey !== null) return "curve"
+  if (options.plainServer || options.plainUsername !== null || options.plainPassword !== null) return "plain"
+  return null
+}
+
+/** A fresh mechanism for one connection; throws EINVAL when the options do not make a whole role. */
+export function createMechanism(options: SocketOptionValues): Mechanism {
+  switch (securityOf(options)) {
+    case "curve": {
+      const secret = key("curveSecretKey", options.curveSecretKey)
+      if (options.curveServer) return new CurveServer(secret)
+      const serverKey = key("curveServerKey", options.curveServerKey)
+      // libzmq needs the public key set too; derive it when only the secret is given.
+      const publicKey = options.curvePublicKey === null ? publicKeyOf(secret) : key("curvePublicKey", options.curvePublicKey)
+      return new CurveClient(serverKey, publicKey, secret)
+    }
+    case "plain":
+      if (options.plainServer) return new PlainServer()
+      return new PlainClient(options.plainUsername ?? "", options.plainPassword ?? "")
+    default:
+      return new NullMechanism(options.zapDomain !== "")
+  }
+}
+
+/** A CURVE key as 32 bytes, from raw bytes or 40 Z85 characters. */
+export function key(name: string, value: string | Uint8Array | null): Buffer {
+  if (value === null) throw new ZmeshError("EINVAL", `CURVE needs ${name}`)
+  return typeof value === "string" ? z85Decode(value) : Buffer.from(value)
+}

@@ -1,0 +1,30 @@
+/** How a server mechanism acts on a ZAP reply (libzmq's zap_client.cpp). */
+import { ZmeshError } from "../../errors.js"
+import type { ZapReply } from "../zap.js"
+import type { HandshakeFailure } from "./mechanism.js"
+
+export interface Refusal {
+  readonly kind: HandshakeFailure
+  readonly failure: ZmeshError
+  /** The reason for an ERROR command to the client, or undefined to close silently. */
+  readonly error: string | undefined
+}
+
+/**
+ * Undefined when the client is accepted. `required` says what happens with
+ * no handler: PLAIN refuses, CURVE and NULL accept.
+ */
+export function zapVerdict(reply: ZapReply | undefined, required: boolean): Refusal | undefined {
+  if (reply === undefined) {
+    if (!required) return undefined
+    return {
+      kind: "other",
+      failure: new ZmeshError("ERR_AUTH", "no ZAP handler is bound at inproc://zeromq.zap.01 to check the client"),
+      error: undefined,
+    }
+  }
+  if (reply.status === "200") return undefined
+  const failure = new ZmeshError("ERR_AUTH", `ZAP handler refused the client: ${reply.status} ${reply.text}`.trim())
+  // 300 is a temporary failure: close without ERROR so the client retries.
+  return { kind: "auth", failure, error: reply.status === "300" ? undefined : reply.status }
+}
