@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/** The `zmesh` command: `zmesh keygen` prints a new CURVE key pair. */
+import { curveKeyPair } from "./keys.js"
+
+const usage = `usage: zmesh <command>
+
+commands:
+  keygen    print a new CURVE key pair (Z85, 40 characters each)`
+
+function main(args: readonly string[]): number {
+  switch (args[0]) {
+    case "keygen": {
+      const { publicKey, secretKey } = curveKeyPair()
+      process.stdout.write(`public: ${publicKey}\nsecret: ${secretKey}\n`)
+      return 0
+    }
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(`${usage}\n`)
+      return args[0] === undefined ? 1 : 0
+    default:
+      process.stderr.write(`zmesh: unknown command ${JSON.stringify(args[0])}\n${usage}\n`)
+      return 1
+  }
+}
+
+process.exitCode = main(process.argv.slice(2))
