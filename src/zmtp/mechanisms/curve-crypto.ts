@@ -16,7 +16,10 @@ export interface KeyPair {
 }
 
 export function generateKeyPair(): KeyPair {
-  const secretKey = randomBytes(KEY_SIZE)
+  return keyPairFrom(randomBytes(KEY_SIZE))
+}
+
+export function keyPairFrom(secretKey: Buffer): KeyPair {
   return { publicKey: Buffer.from(x25519.getPublicKey(secretKey)), secretKey }
 }
 

@@ -4,14 +4,14 @@
  * frame (commands included) boxed in a MESSAGE. Short nonces start at 1 on
  * each side and must strictly increase; anything else drops the connection.
  */
-import { randomBytes } from "node:crypto"
+import { randomBytes as systemRandom } from "node:crypto"
 import { ZmeshError } from "../../errors.js"
 import { encodeCommand, encodeError, parseErrorReason } from "../command.js"
 import { FLAG_COMMAND, FLAG_MORE } from "../frame.js"
 import { decodeMetadata, encodeMetadata } from "../metadata.js"
 import {
   type KeyPair,
-  generateKeyPair,
+  keyPairFrom,
   nonce,
   open,
   precompute,
@@ -41,10 +41,13 @@ abstract class CurveBase implements Mechanism {
   protected key: Uint8Array | undefined
   private readonly sendPrefix: string
   private readonly receivePrefix: string
+  /** Where transient keys, cookie keys and long nonces come from (fixed in layout tests). */
+  protected readonly random: (size: number) => Buffer
 
-  constructor(sendPrefix: string, receivePrefix: string) {
+  constructor(sendPrefix: string, receivePrefix: string, random: (size: number) => Buffer) {
     this.sendPrefix = sendPrefix
     this.receivePrefix = receivePrefix
+    this.random = random
   }
 
   abstract start(host: MechanismHost): void
@@ -100,14 +103,15 @@ export class CurveClient extends CurveBase {
   readonly asServer = false
   private readonly serverKey: Buffer
   private readonly permanent: KeyPair
-  private readonly transient = generateKeyPair()
+  private readonly transient: KeyPair
   private state: "welcome" | "ready" | "done" = "welcome"
 
   /** @param serverKey the server's permanent public key; @param secretKey our permanent secret key. */
-  constructor(serverKey: Buffer, publicKey: Buffer, secretKey: Buffer) {
-    super("CurveZMQMESSAGEC", "CurveZMQMESSAGES")
+  constructor(serverKey: Buffer, publicKey: Buffer, secretKey: Buffer, random: (size: number) => Buffer = systemRandom) {
+    super("CurveZMQMESSAGEC", "CurveZMQMESSAGES", random)
     this.serverKey = serverKey
     this.permanent = { publicKey, secretKey }
+    this.transient = keyPairFrom(random(32))
   }
 
   start(host: MechanismHost): void {
@@ -146,7 +150,7 @@ export class CurveClient extends CurveBase {
     const serverTransient = plain.subarray(0, 32)
     const cookie = plain.subarray(32, 128)
     this.key = precompute(serverTransient, this.transient.secretKey)
-    const vouchNonce = randomBytes(16)
+    const vouchNonce = this.random(16)
     const vouch = seal(
       precompute(serverTransient, this.permanent.secretKey),
       nonce("VOUCH---", vouchNonce),
@@ -169,15 +173,16 @@ export class CurveServer extends CurveBase {
   private readonly secretKey: Buffer
   private readonly publicKey: Buffer
   /** Key of this connection's cookie; the cookie proves INITIATE follows our WELCOME. */
-  private readonly cookieKey = randomBytes(32)
+  private readonly cookieKey: Buffer
   private clientTransient: Buffer | undefined
   private transient: KeyPair | undefined
   private state: "hello" | "initiate" | "zap" | "done" = "hello"
 
-  constructor(secretKey: Buffer) {
-    super("CurveZMQMESSAGES", "CurveZMQMESSAGEC")
+  constructor(secretKey: Buffer, random: (size: number) => Buffer = systemRandom) {
+    super("CurveZMQMESSAGES", "CurveZMQMESSAGEC", random)
     this.secretKey = secretKey
     this.publicKey = publicKeyOf(secretKey)
+    this.cookieKey = random(32)
   }
 
   start(host: MechanismHost): void {
@@ -199,10 +204,10 @@ export class CurveServer extends CurveBase {
     if (plain === undefined || !plain.equals(Buffer.alloc(64))) return this.fail("protocol", "HELLO box did not open")
     this.checkNonce(short)
     this.clientTransient = Buffer.from(clientTransient)
-    this.transient = generateKeyPair()
-    const cookieNonce = randomBytes(16)
+    this.transient = keyPairFrom(this.random(32))
+    const cookieNonce = this.random(16)
     const cookieBox = seal(this.cookieKey, nonce("COOKIE--", cookieNonce), Buffer.concat([this.clientTransient, this.transient.secretKey]))
-    const welcomeNonce = randomBytes(16)
+    const welcomeNonce = this.random(16)
     const box = seal(
       precompute(this.clientTransient, this.secretKey),
       nonce("WELCOME-", welcomeNonce),
