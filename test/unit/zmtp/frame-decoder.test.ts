@@ -1,0 +1,267 @@
+import { describe, expect, it } from "vitest"
+import type { ZmeshError } from "../../../src/errors.js"
+import { FrameDecoder } from "../../../src/zmtp/frame-decoder.js"
+import { forEveryFeed, hex } from "../../helpers/feed.js"
+import { PING_LOL, join, pattern } from "./fixtures.js"
+
+interface Decoded {
+  frames: Array<{ flags: number; body: string }>
+  /** The error thrown, and how many bytes had been pushed when it was. */
+  error: { code: string; message: string; pushed: number } | undefined
+  /** Bytes left in the decoder's input. */
+  left: number
+  pendingBodySize: number
+}
+
+/** Pushes chunks one at a time, decoding every complete frame after each. */
+function decode(chunks: Buffer[], maxFrameSize = -1): Decoded {
+  const dec = new FrameDecoder(maxFrameSize)
+  const frames: Decoded["frames"] = []
+  let pushed = 0
+  try {
+    for (const chunk of chunks) {
+      dec.push(chunk)
+      pushed += chunk.length
+      while (dec.next()) frames.push({ flags: dec.flags, body: dec.body.toString("hex") })
+    }
+  } catch (err) {
+    const e = err as ZmeshError
+    return { frames, error: { code: e.code, message: e.message, pushed }, left: dec.input.length, pendingBodySize: dec.pendingBodySize }
+  }
+  return { frames, error: undefined, left: dec.input.length, pendingBodySize: dec.pendingBodySize }
+}
+
+const decodeWith = (max: number) => (chunks: Buffer[]) => decode(chunks, max)
+
+function expectFrames(bytes: Buffer, frames: Array<{ flags: number; body: Buffer }>, max = -1): void {
+  const expected = frames.map((f) => ({ flags: f.flags, body: f.body.toString("hex") }))
+  forEveryFeed(bytes, decodeWith(max), (result) => {
+    expect(result.error).toBeUndefined()
+    expect(result.frames).toEqual(expected)
+    expect(result.left).toBe(0)
+    expect(result.pendingBodySize).toBe(-1)
+  })
+}
+
+function expectError(bytes: Buffer, code: string, max = -1, message?: RegExp): void {
+  forEveryFeed(bytes, decodeWith(max), (result) => {
+    expect(result.frames).toEqual([])
+    expect(result.error?.code).toBe(code)
+    if (message !== undefined) expect(result.error?.message).toMatch(message)
+  })
+}
+
+describe("FrameDecoder: short frames (flags 00/01, 1-byte size)", () => {
+  it("decodes an empty frame `00 00`", () => {
+    expectFrames(hex("00 00"), [{ flags: 0x00, body: Buffer.alloc(0) }])
+  })
+
+  it("decodes a 1-byte frame `00 01 41`", () => {
+    expectFrames(hex("00 01 41"), [{ flags: 0x00, body: hex("41") }])
+  })
+
+  it("decodes a 255-byte frame, the largest short size", () => {
+    const body = pattern(255)
+    expectFrames(join(hex("00 ff"), body), [{ flags: 0x00, body }])
+  })
+
+  it("decodes a chain of MORE frames (flag 01) ending with a final frame", () => {
+    const bytes = hex("01 03 41 42 43  01 00  00 02 44 45")
+    expectFrames(bytes, [
+      { flags: 0x01, body: hex("41 42 43") },
+      { flags: 0x01, body: Buffer.alloc(0) },
+      { flags: 0x00, body: hex("44 45") },
+    ])
+  })
+
+  it("decodes back-to-back messages in one chunk without mixing their frames", () => {
+    const bytes = hex("00 01 61  01 01 62  00 01 63  00 00")
+    expectFrames(bytes, [
+      { flags: 0, body: hex("61") },
+      { flags: 1, body: hex("62") },
+      { flags: 0, body: hex("63") },
+      { flags: 0, body: Buffer.alloc(0) },
+    ])
+  })
+
+  it("waits for the whole body: a partial frame yields nothing and reports its pending size", () => {
+    const result = decode([hex("00 05 01 02")])
+    expect(result.frames).toEqual([])
+    expect(result.error).toBeUndefined()
+    expect(result.pendingBodySize).toBe(5)
+  })
+
+  it("a lone flags byte is not yet a frame", () => {
+    const result = decode([hex("00")])
+    expect(result).toMatchObject({ frames: [], error: undefined, left: 1, pendingBodySize: -1 })
+  })
+})
+
+describe("FrameDecoder: long frames (flags 02/03, 8-byte big-endian size)", () => {
+  it("decodes a 256-byte frame `02 00 00 00 00 00 00 01 00 ...`", () => {
+    const body = pattern(256)
+    expectFrames(join(hex("02 00 00 00 00 00 00 01 00"), body), [{ flags: 0x02, body }])
+  })
+
+  it("decodes a long MORE frame (03) followed by a short final frame", () => {
+    const body = pattern(300, 3)
+    const bytes = join(hex("03 00 00 00 00 00 00 01 2c"), body, hex("00 01 ff"))
+    expectFrames(bytes, [
+      { flags: 0x03, body },
+      { flags: 0x00, body: hex("ff") },
+    ])
+  })
+
+  it("accepts the long form for a small body, as libzmq does", () => {
+    expectFrames(hex("02 00 00 00 00 00 00 00 03 61 62 63"), [{ flags: 0x02, body: hex("61 62 63") }])
+  })
+
+  it("accepts a long empty frame", () => {
+    expectFrames(hex("02 00 00 00 00 00 00 00 00"), [{ flags: 0x02, body: Buffer.alloc(0) }])
+  })
+})
+
+describe("FrameDecoder: command frames (flags 04/06)", () => {
+  it("decodes the PING of test_heartbeats.cpp `04 0A 04 PING 00 00 LOL` as one command frame", () => {
+    expectFrames(PING_LOL, [{ flags: 0x04, body: hex("04 50 49 4e 47 00 00 4c 4f 4c") }])
+  })
+
+  it("decodes a long command frame (06)", () => {
+    // SUBSCRIBE with a 246-byte topic: name + topic exceed 255 bytes, so LONG is required (libzmq#4564).
+    const body = join(hex("09"), Buffer.from("SUBSCRIBE"), Buffer.alloc(246, 0x41))
+    expect(body.length).toBe(256)
+    expectFrames(join(hex("06 00 00 00 00 00 00 01 00"), body), [{ flags: 0x06, body }])
+  })
+})
+
+describe("FrameDecoder: malformed frames", () => {
+  for (const flags of [0x08, 0x10, 0x20, 0x40, 0x80, 0xf8, 0x09, 0xff]) {
+    const h = flags.toString(16).padStart(2, "0")
+    it(`flags ${h}: "Bits 7-3 are reserved for future use and MUST be zero" -> ERR_ZMTP_PROTOCOL`, () => {
+      expectError(hex(`${h} 01 41`), "ERR_ZMTP_PROTOCOL", -1, /reserved bits/)
+    })
+  }
+
+  for (const flags of [0x05, 0x07]) {
+    const h = flags.toString(16).padStart(2, "0")
+    it(`flags ${h}: MORE "SHALL be zero on command frames" -> ERR_ZMTP_PROTOCOL`, () => {
+      expectError(hex(`${h} 01 41`), "ERR_ZMTP_PROTOCOL", -1, /MORE/)
+    })
+  }
+
+  it("rejects a bad frame after good ones, having delivered the good ones first", () => {
+    forEveryFeed(hex("00 01 41  08 00"), decode, (result) => {
+      expect(result.frames).toEqual([{ flags: 0, body: "41" }])
+      expect(result.error?.code).toBe("ERR_ZMTP_PROTOCOL")
+    })
+  })
+})
+
+describe("FrameDecoder: size limits (checked as soon as the header is read)", () => {
+  it("accepts a frame exactly at maxFrameSize", () => {
+    expectFrames(join(hex("00 0a"), pattern(10)), [{ flags: 0, body: pattern(10) }], 10)
+  })
+
+  it("rejects a short frame one byte over maxFrameSize with ERR_MESSAGE_TOO_LARGE", () => {
+    expectError(join(hex("00 0b"), pattern(11)), "ERR_MESSAGE_TOO_LARGE", 10)
+  })
+
+  it("rejects a long header announcing more than maxFrameSize from the 9 header bytes alone", () => {
+    // No body at all: the decoder must not wait for (or allocate) what the peer merely claims.
+    expectError(hex("02 00 00 00 00 00 00 03 e9"), "ERR_MESSAGE_TOO_LARGE", 1000)
+  })
+
+  it("throws ERR_MESSAGE_TOO_LARGE when the 9th header byte arrives, before any body byte", () => {
+    const bytes = join(hex("02 00 00 00 00 00 00 03 e9"), pattern(1001))
+    const byteByByte: Buffer[] = []
+    for (let i = 0; i < bytes.length; i++) byteByByte.push(bytes.subarray(i, i + 1))
+    const result = decode(byteByByte, 1000)
+    expect(result.error?.code).toBe("ERR_MESSAGE_TOO_LARGE")
+    expect(result.error?.pushed).toBe(9)
+  })
+
+  it("a short header over the limit is rejected at its size byte", () => {
+    const result = decode([hex("00"), hex("0b"), pattern(11)], 10)
+    expect(result.error).toMatchObject({ code: "ERR_MESSAGE_TOO_LARGE", pushed: 2 })
+  })
+
+  it("rejects a size of 2^53 even with no limit (it cannot be represented, let alone received)", () => {
+    expectError(hex("02 00 20 00 00 00 00 00 00"), "ERR_MESSAGE_TOO_LARGE", -1)
+  })
+
+  it("rejects a size of 2^64-1 even with no limit", () => {
+    expectError(hex("02 ff ff ff ff ff ff ff ff"), "ERR_MESSAGE_TOO_LARGE", -1)
+  })
+
+  it("rejects a long command frame over the limit too", () => {
+    expectError(hex("06 00 00 00 01 00 00 00 00"), "ERR_MESSAGE_TOO_LARGE", 1 << 20)
+  })
+
+  it("keeps waiting (no throw, no allocation) for a 2^53-1 byte frame when there is no limit", () => {
+    forEveryFeed(hex("02 00 1f ff ff ff ff ff ff 61 62"), decode, (result) => {
+      expect(result.error).toBeUndefined()
+      expect(result.frames).toEqual([])
+      expect(result.pendingBodySize).toBe(2 ** 53 - 1)
+      expect(result.left).toBe(2)
+    })
+  })
+
+  it("combines the high and low 32-bit halves of the size: 2^32 + 1 is over a 2^32 limit", () => {
+    expectError(hex("02 00 00 00 01 00 00 00 01"), "ERR_MESSAGE_TOO_LARGE", 2 ** 32)
+    const result = decode([hex("02 00 00 00 01 00 00 00 01")], 2 ** 32 + 1)
+    expect(result.error).toBeUndefined()
+    expect(result.pendingBodySize).toBe(2 ** 32 + 1)
+  })
+
+  it("commands have their own limit (maxCommandSize), apart from the data frame limit", () => {
+    const command50 = join(hex("04 32"), pattern(50))
+    const data50 = join(hex("00 32"), pattern(50))
+    const decodeSplit = (max: number, maxCommand: number) => (chunks: Buffer[]) => {
+      const dec = new FrameDecoder(max, maxCommand)
+      try {
+        for (const c of chunks) dec.push(c)
+        return dec.next() ? "frame" : "waiting"
+      } catch (err) {
+        return (err as ZmeshError).code
+      }
+    }
+    forEveryFeed(command50, decodeSplit(10, 100), (r) => expect(r).toBe("frame"))
+    forEveryFeed(data50, decodeSplit(10, 100), (r) => expect(r).toBe("ERR_MESSAGE_TOO_LARGE"))
+    forEveryFeed(join(hex("04 65"), pattern(101)), decodeSplit(1000, 100), (r) => expect(r).toBe("ERR_MESSAGE_TOO_LARGE"))
+    forEveryFeed(hex("06 00 00 00 00 00 00 00 65"), decodeSplit(1000, 100), (r) => expect(r).toBe("ERR_MESSAGE_TOO_LARGE"))
+    // Without a separate value, commands share the frame limit.
+    expect(new FrameDecoder(10).maxCommandSize).toBe(10)
+  })
+
+  it("a lowered maxFrameSize applies to the next header", () => {
+    const dec = new FrameDecoder(10)
+    dec.push(hex("01 06 01 02 03 04 05 06  00 06 01 02 03 04 05 06"))
+    expect(dec.next()).toBe(true)
+    dec.maxFrameSize = 4
+    expect(() => dec.next()).toThrow(expect.objectContaining({ code: "ERR_MESSAGE_TOO_LARGE" }))
+  })
+})
+
+describe("FrameDecoder: many frames across many chunks", () => {
+  it("decodes 200 frames of growing size (0..399 bytes, short and long) in every chunking", () => {
+    const parts: Buffer[] = []
+    const expected: Array<{ flags: number; body: Buffer }> = []
+    for (let n = 0; n < 400; n += 2) {
+      const body = pattern(n, n)
+      const more = n % 3 === 0 ? 1 : 0
+      if (n <= 255) parts.push(Buffer.from([more, n]))
+      else parts.push(Buffer.from([0x02 | more, 0, 0, 0, 0, 0, 0, n >> 8, n & 0xff]))
+      parts.push(body)
+      expected.push({ flags: n <= 255 ? more : 0x02 | more, body })
+    }
+    const bytes = Buffer.concat(parts)
+    // Every split of a 40 KB stream would be slow; cut it into chunks of several fixed sizes instead.
+    for (const size of [1, 2, 3, 7, 64, 255, 256, 1000, bytes.length]) {
+      const chunks: Buffer[] = []
+      for (let i = 0; i < bytes.length; i += size) chunks.push(bytes.subarray(i, i + size))
+      const result = decode(chunks)
+      expect(result.error).toBeUndefined()
+      expect(result.frames).toEqual(expected.map((f) => ({ flags: f.flags, body: f.body.toString("hex") })))
+    }
+  })
+})
