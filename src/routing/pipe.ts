@@ -51,8 +51,20 @@ export class Pipe {
   private queuedCommands = 0
   /** Scratch mark for a distributor to visit each pipe once per message. */
   mark = 0
-  /** ZMQ_CONFLATE: keep only the newest message each way; the HWMs do not apply. */
-  conflate = false
+  /** ZMQ_CONFLATE inbound: keep only the newest message; the receive HWM does not apply. */
+  conflateIn = false
+  /** ZMQ_CONFLATE outbound: keep only the newest queued message (commands stay); the send HWM does not apply. */
+  conflateOut = false
+
+  /** ZMQ_CONFLATE both ways. */
+  get conflate(): boolean {
+    return this.conflateIn && this.conflateOut
+  }
+
+  set conflate(on: boolean) {
+    this.conflateIn = on
+    this.conflateOut = on
+  }
   private readonly owner: PipeOwner
   private sendHwm: number
   private receiveHwm: number
@@ -68,7 +80,7 @@ export class Pipe {
 
   /** True when `write()` would not exceed the send high-water mark. */
   get writable(): boolean {
-    if (this.conflate) return true
+    if (this.conflateOut) return true
     const engine = this.engine
     if (engine !== undefined && !engine.blocked && this.outbound.length === 0) return true
     return this.sendHwm <= 0 || this.outbound.length - this.queuedCommands < this.sendHwm
@@ -101,11 +113,13 @@ export class Pipe {
   /** Sends or queues a whole message; the caller checked `writable`. */
   write(message: Message): void {
     const engine = this.engine
-    if (engine !== undefined && !engine.blocked && this.outbound.length === 0) engine.send(message)
-    else {
-      if (this.conflate) this.discardOutput()
-      this.outbound.push(message)
+    if (engine !== undefined && !engine.blocked && this.outbound.length === 0) {
+      engine.send(message)
+      return
     }
+    // Only messages are replaced: queued commands (subscriptions) must all go out.
+    if (this.conflateOut) this.outbound.removeWhere((item) => !Buffer.isBuffer(item))
+    this.outbound.push(message)
   }
 
   read(): Message | undefined {
@@ -120,13 +134,13 @@ export class Pipe {
 
   /** From the engine: a message arrived. Returns false when the queue is full. */
   deliver(message: Message): boolean {
-    if (this.conflate && this.inbound.length > 0) {
+    if (this.conflateIn && this.inbound.length > 0) {
       this.inbound.shift()
       this.inbound.push(message)
       return true
     }
     this.inbound.push(message)
-    if (this.conflate) {
+    if (this.conflateIn) {
       this.owner.pipeReadable(this)
       return true
     }

@@ -336,7 +336,10 @@ export class Endpoints {
     const { sendHighWaterMark, receiveHighWaterMark } = this.host.options
     const pipe = new Pipe(this.host, address, sendHighWaterMark, receiveHighWaterMark)
     pipe.connectRoutingId = connectRoutingId
-    pipe.conflate = (this.host.options as { conflate?: boolean }).conflate === true
+    const conflate = (this.host.options as { conflate?: boolean }).conflate === true
+    pipe.conflateIn = conflate
+    // A SUB's only output is its subscriptions (data frames to 3.0 peers): never conflate those.
+    pipe.conflateOut = conflate && this.host.socketType !== "SUB"
     return pipe
   }
 
