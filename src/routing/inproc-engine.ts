@@ -4,7 +4,6 @@
  * that pipe is full the sender's own pipe queues, so a connection holds the
  * sender's SNDHWM plus the receiver's RCVHWM, as in libzmq.
  */
-import { parseCommand } from "../zmtp/command.js"
 import type { Message, PipeEngine } from "./pipe.js"
 
 export interface InprocHandler {
@@ -46,11 +45,9 @@ export class InprocEngine implements PipeEngine {
     if (!peer.handler!.message(frames.slice())) this.blocked = true
   }
 
-  sendCommand(frame: Buffer): void {
+  sendSubscription(subscribe: boolean, topic: Buffer): void {
     const peer = this.peer!
-    if (peer.isClosed) return
-    const { name, data } = parseCommand(frame.subarray((frame[0]! & 0x02) !== 0 ? 9 : 2))
-    peer.handler!.command(name, data)
+    if (!peer.isClosed) peer.handler!.command(subscribe ? "SUBSCRIBE" : "CANCEL", topic)
   }
 
   /** This end's pipe has room again: the other end may send. Deferred, as it is called mid-read. */

@@ -15,8 +15,8 @@ export interface PipeEngine {
   /** The connection cannot take more output until it drains. */
   readonly blocked: boolean
   send(frames: readonly Buffer[]): void
-  /** Sends an encoded command frame (SUBSCRIBE, CANCEL). */
-  sendCommand(frame: Buffer): void
+  /** Sends a subscription or cancel in the form the peer's ZMTP version expects. */
+  sendSubscription(subscribe: boolean, topic: Buffer): void
   /** The pipe has room again: continue reading. */
   resume(): void
 }
@@ -45,8 +45,8 @@ export class Pipe {
   peerMinor = 1
   engine: PipeEngine | undefined
   private readonly inbound = new Queue<Message>()
-  /** Messages, and encoded command frames (Buffers), waiting for the connection. */
-  private readonly outbound = new Queue<Message | Buffer>()
+  /** Messages, and subscriptions, waiting for the connection. */
+  private readonly outbound = new Queue<Message | Subscription>()
   /** Commands queued in `outbound`; they do not count against the HWM. */
   private queuedCommands = 0
   /** Scratch mark for a distributor to visit each pipe once per message. */
@@ -97,15 +97,16 @@ export class Pipe {
   }
 
   /**
-   * Sends or queues a command frame in order with the messages. Commands
-   * (subscriptions) are never dropped and do not count against the HWM.
+   * Sends or queues a subscription in order with the messages. Its wire form
+   * is chosen when it is sent, by the version of the peer then connected.
+   * Subscriptions are never dropped and do not count against the HWM.
    */
-  writeCommand(frame: Buffer): void {
+  writeSubscription(subscribe: boolean, topic: Buffer): void {
     const engine = this.engine
     if (engine !== undefined && !engine.blocked && this.outbound.length === 0) {
-      engine.sendCommand(frame)
+      engine.sendSubscription(subscribe, topic)
     } else {
-      this.outbound.push(frame)
+      this.outbound.push(new Subscription(subscribe, topic))
       this.queuedCommands++
     }
   }
@@ -117,8 +118,8 @@ export class Pipe {
       engine.send(message)
       return
     }
-    // Only messages are replaced: queued commands (subscriptions) must all go out.
-    if (this.conflateOut) this.outbound.removeWhere((item) => !Buffer.isBuffer(item))
+    // Only messages are replaced: queued subscriptions must all go out.
+    if (this.conflateOut) this.outbound.removeWhere((item) => !(item instanceof Subscription))
     this.outbound.push(message)
   }
 
@@ -152,9 +153,13 @@ export class Pipe {
     return true
   }
 
+  /** How many connections this pipe has had (a dialed pipe outlives each one). */
+  attachCount = 0
+
   /** Connects the pipe to a ready engine and hands it the queued output. */
   attach(engine: PipeEngine): void {
     this.engine = engine
+    this.attachCount++
     this.inputStopped = false
     this.flush()
   }
@@ -186,13 +191,24 @@ export class Pipe {
     this.queuedCommands = 0
   }
 
-  private sendQueued(engine: PipeEngine, item: Message | Buffer): void {
-    if (Buffer.isBuffer(item)) {
+  private sendQueued(engine: PipeEngine, item: Message | Subscription): void {
+    if (item instanceof Subscription) {
       this.queuedCommands--
-      engine.sendCommand(item)
+      engine.sendSubscription(item.subscribe, item.topic)
     } else {
       engine.send(item)
     }
+  }
+}
+
+/** A subscription waiting in a pipe's queue. */
+class Subscription {
+  readonly subscribe: boolean
+  readonly topic: Buffer
+
+  constructor(subscribe: boolean, topic: Buffer) {
+    this.subscribe = subscribe
+    this.topic = topic
   }
 }
 

@@ -296,7 +296,8 @@ export class Endpoints {
   /** Pairs a connecting socket's dial with this bound socket. */
   private acceptInproc(request: InprocRequest, bound: Bound): void {
     const dialer = request.endpoints
-    if (this.host.closed || dialer.host.closed || request.dial.stopped) return
+    // A dialer that closed with output still queued (linger) is paired too, so the output is delivered.
+    if (this.host.closed) return
     if (!isCompatible(this.host.socketType, dialer.host.socketType)) {
       const failure = error("ERR_SOCKET_TYPE", `socket type ${this.host.socketType} cannot talk to a ${dialer.host.socketType} peer`)
       this.host.emit({ type: "handshake:error:protocol", address: bound.address, error: failure })

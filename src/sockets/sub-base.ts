@@ -3,7 +3,6 @@
  * table of our topics, sent to each publisher in the form its ZMTP version
  * expects and resent after every reconnect, and fair-queued input.
  */
-import { encodeCancel, encodeSubscribe, subscriptionFrame } from "../zmtp/command.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { TopicCounts } from "../routing/subscriptions.js"
@@ -16,14 +15,16 @@ export abstract class SubscriberBase extends Socket {
   /** SUB drops messages no subscription matches; XSUB passes everything. */
   protected abstract readonly filters: boolean
 
+  /** A new pipe (a dialed one from connect() on) queues every topic we hold, as libzmq's xattach_pipe. */
   protected xattach(pipe: Pipe): boolean {
     this.pipes.add(pipe)
+    for (const topic of this.topics.topics()) sendSubscription(pipe, true, topic)
     return true
   }
 
-  /** Every handshake, first or after a reconnect: the publisher learns all our topics again. */
+  /** After a reconnect the publisher has forgotten us: send every topic again, once (libzmq's hiccup). */
   protected override xready(pipe: Pipe): boolean {
-    for (const topic of this.topics.topics()) sendSubscription(pipe, true, topic)
+    if (pipe.attachCount > 0) for (const topic of this.topics.topics()) sendSubscription(pipe, true, topic)
     return true
   }
 
@@ -45,8 +46,9 @@ export abstract class SubscriberBase extends Socket {
     if (subscribe) this.topics.add(topic)
     else if (!this.topics.remove(topic)) return true
     for (const pipe of this.pipes) {
-      // A pipe between connections gets every topic again at its next handshake.
-      if (pipe.engine !== undefined) sendSubscription(pipe, subscribe, topic)
+      // Queued in order until the first connection; a pipe between two connections
+      // skips it and gets every topic again at its next handshake.
+      if (pipe.engine !== undefined || pipe.attachCount === 0) sendSubscription(pipe, subscribe, topic)
     }
     return true
   }
@@ -69,8 +71,6 @@ export abstract class SubscriberBase extends Socket {
   }
 }
 
-/** 37/ZMTP: SUBSCRIBE/CANCEL commands for 3.1 peers; 23/ZMTP: `\x01`/`\x00` data frames for 3.0 peers. */
 function sendSubscription(pipe: Pipe, subscribe: boolean, topic: Buffer): void {
-  if (pipe.peerMinor >= 1) pipe.writeCommand(subscribe ? encodeSubscribe(topic) : encodeCancel(topic))
-  else pipe.write([subscriptionFrame(subscribe, topic)])
+  pipe.writeSubscription(subscribe, topic)
 }

@@ -41,9 +41,11 @@ export async function listen(
     }
     return {
       endpoint: endpoint.address,
-      close: async () => {
-        await closeServer(server)
+      close: () => {
+        const closed = closeServer(server)
+        // Now, not after the close callback: by then a new socket may have bound the same path.
         removeSocketFile(path)
+        return closed
       },
     }
   }

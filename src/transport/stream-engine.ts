@@ -5,12 +5,20 @@
  */
 import type net from "node:net"
 import { ZmeshError } from "../errors.js"
+import { encodeCancel, encodeSubscribe, subscriptionFrame } from "../zmtp/command.js"
 import type { Mechanism } from "../zmtp/mechanisms/mechanism.js"
 import { type PeerInfo, Session, type SessionFailure, type SessionOptions } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
 
 /** Output above this many bytes is written at once instead of at the end of the tick. */
 const FLUSH_THRESHOLD = 256 * 1024
+/**
+ * Bytes node:net may hold for the kernel before the engine stops taking
+ * messages. write() says "full" past 16 KiB; waiting for "drain" there left
+ * the connection idle between bursts of large messages, so keep a deeper
+ * backlog (libzmq keeps the kernel buffer full the same way).
+ */
+const WRITE_BACKLOG = 1024 * 1024
 
 export interface EngineOptions {
   readonly socketType: SocketType
@@ -114,9 +122,10 @@ export class StreamEngine {
     else this.scheduleFlush()
   }
 
-  /** Encodes a command frame (SUBSCRIBE, CANCEL, ...). */
-  sendCommand(frame: Buffer): void {
-    this.session.sendCommand(frame)
+  /** 37/ZMTP: SUBSCRIBE/CANCEL commands to 3.1 peers; 23/ZMTP: `\x01`/`\x00` data frames to 3.0 peers. */
+  sendSubscription(subscribe: boolean, topic: Buffer): void {
+    if (this.session.peerMinorVersion >= 1) this.session.sendCommand(subscribe ? encodeSubscribe(topic) : encodeCancel(topic))
+    else this.session.send([subscriptionFrame(subscribe, topic)])
     this.scheduleFlush()
   }
 
@@ -153,7 +162,7 @@ export class StreamEngine {
       for (const part of parts) ok = this.socket.write(part)
       this.socket.uncork()
     }
-    if (!ok) this.blocked = true
+    if (!ok && this.socket.writableLength >= WRITE_BACKLOG) this.blocked = true
   }
 
   /** Flushes, then half-closes once everything is written; resolves when the socket is gone. */

@@ -111,8 +111,9 @@ describe.each(allTransports)("29/PUBSUB high-water marks over $name (test_hwm_pu
   it("with noDrop fails with EAGAIN at the HWM and loses nothing when the subscriber drains between sends (test_blocking)", async () => {
     const hwm = 2000
     const total = 6000
-    // 1 kB messages make the HWM, not the 256 kB engine flush, the limit over tcp and ipc.
-    const payload = Buffer.alloc(inproc ? 0 : 1024, 0x2e)
+    // 16 kB messages make the HWM, not the kernel buffers and the engine's 1 MB write backlog,
+    // the limit over tcp and ipc.
+    const payload = Buffer.alloc(inproc ? 0 : 16 * 1024, 0x2e)
     const [xpub, sub] = await xpubAndSub({ sendHighWaterMark: hwm, noDrop: true })
     const received: Message[] = []
     let sent = 0

@@ -4,7 +4,7 @@ import type { Message, Pipe, PipeEngine, PipeOwner } from "../../../src/routing/
 export class FakeEngine implements PipeEngine {
   blocked = false
   readonly sent: string[][] = []
-  /** Commands sent, as "cmd:" + the frame's hex, in one log with messages when `log` is used. */
+  /** Subscriptions sent, as "sub:" / "cancel:" + the topic, also in `log` with the messages. */
   readonly commands: string[] = []
   /** Messages and commands in the order they reached the engine. */
   readonly log: string[] = []
@@ -21,9 +21,10 @@ export class FakeEngine implements PipeEngine {
     }
   }
 
-  sendCommand(frame: Buffer): void {
-    this.commands.push(frame.toString("hex"))
-    this.log.push("cmd:" + frame.toString("hex"))
+  sendSubscription(subscribe: boolean, topic: Buffer): void {
+    const entry = `${subscribe ? "sub" : "cancel"}:${topic.toString()}`
+    this.commands.push(entry)
+    this.log.push(entry)
   }
 
   resume(): void {

@@ -211,24 +211,24 @@ describe("Pipe: outbound (send high-water mark)", () => {
     expect(engine.sent).toEqual([["1"], ["2"]])
   })
 
-  it("commands go in order with messages, and do not count against the send HWM", () => {
+  it("subscriptions go in order with messages, and do not count against the send HWM", () => {
     const { p } = pipe(1, 0)
     const engine = new FakeEngine()
     engine.blocked = true
     p.attach(engine)
-    p.writeCommand(Buffer.from([0x04, 0x01, 0x41]))
-    p.writeCommand(Buffer.from([0x04, 0x01, 0x42]))
+    p.writeSubscription(true, Buffer.from("A"))
+    p.writeSubscription(false, Buffer.from("B"))
     expect(p.writable).toBe(true)
     p.write(msg("m"))
     expect(p.writable).toBe(false)
-    p.writeCommand(Buffer.from([0x04, 0x01, 0x43]))
+    p.writeSubscription(true, Buffer.from("C"))
     expect(p.queuedOut).toBe(4)
     engine.blocked = false
     p.flush()
-    expect(engine.log).toEqual(["cmd:040141", "cmd:040142", "m", "cmd:040143"])
+    expect(engine.log).toEqual(["sub:A", "cancel:B", "m", "sub:C"])
     // Straight through once nothing is queued.
-    p.writeCommand(Buffer.from([0x04, 0x01, 0x44]))
-    expect(engine.log.at(-1)).toBe("cmd:040144")
+    p.writeSubscription(true, Buffer.from("D"))
+    expect(engine.log.at(-1)).toBe("sub:D")
     expect(p.queuedOut).toBe(0)
   })
 
