@@ -1,10 +1,9 @@
 /** DEALER (RFC 28): round-robin out, fair-queued in, no envelope rules. */
-import type { MessageLike } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import { Socket } from "./socket-base.js"
+import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
 
 export interface DealerOptionValues {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer, so a ROUTER learns of us. */
@@ -31,22 +30,6 @@ export class Dealer extends Socket {
 
   constructor(options?: Partial<SocketOptionValues & DealerOptionValues>) {
     super("DEALER", options, { probeRouter: false, conflate: false })
-  }
-
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  trySend(message: MessageLike | readonly MessageLike[]): boolean {
-    return this.trySendMessage(message)
-  }
-
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
   }
 
   protected xattach(pipe: Pipe): boolean {
@@ -84,7 +67,8 @@ export class Dealer extends Socket {
   }
 }
 
-export interface Dealer extends DealerOptionValues {}
+export interface Dealer extends Readable, Writable, DealerOptionValues {}
+allow(Dealer.prototype, "read", "write")
 defineOptions(Dealer.prototype, { probeRouter: "bool", conflate: "bool" })
 
 /** ZMQ_PROBE_ROUTER: an empty message ahead of anything queued for the new peer. */

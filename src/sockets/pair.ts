@@ -1,9 +1,8 @@
 /** PAIR (RFC 31): exactly one peer; a second connection is refused while the first exists. */
-import type { MessageLike } from "../message.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import type { SocketOptionValues } from "../options.js"
 import type { PeerInfo } from "../zmtp/session.js"
-import { Socket } from "./socket-base.js"
+import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
 
 /**
  * Talks to exactly one other {@link Pair}; sends wait while the peer is full
@@ -23,22 +22,6 @@ export class Pair extends Socket {
 
   constructor(options?: Partial<SocketOptionValues>) {
     super("PAIR", options)
-  }
-
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  trySend(message: MessageLike | readonly MessageLike[]): boolean {
-    return this.trySendMessage(message)
-  }
-
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
   }
 
   protected xattach(pipe: Pipe, _peer: PeerInfo | undefined): boolean {
@@ -79,3 +62,6 @@ export class Pair extends Socket {
     return this.pipe?.writable === true
   }
 }
+
+export interface Pair extends Readable, Writable {}
+allow(Pair.prototype, "read", "write")

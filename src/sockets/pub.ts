@@ -1,6 +1,7 @@
 /** PUB (RFC 29): fan-out to matching subscribers; a full subscriber misses messages, the others do not wait. */
 import type { MessageLike } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
+import { allow, type Writable } from "./socket-base.js"
 import { PublisherBase } from "./pub-base.js"
 
 export interface PublisherOptionValues {
@@ -34,14 +35,11 @@ export class Publisher extends PublisherBase {
     return this.noDrop
   }
 
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
   trySend(message: MessageLike | readonly MessageLike[]): boolean {
     return this.trySendMessage(message)
   }
 }
 
-export interface Publisher extends PublisherOptionValues {}
+export interface Publisher extends Writable, PublisherOptionValues {}
+allow(Publisher.prototype, "write")
 defineOptions(Publisher.prototype, { noDrop: "bool", conflate: "bool" })

@@ -2,7 +2,7 @@
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
-import { type ConflateOptionValues, Socket } from "./socket-base.js"
+import { type ConflateOptionValues, Socket, allow, type Readable } from "./socket-base.js"
 
 /**
  * Receives messages fair-queued from its {@link Push} peers.
@@ -19,15 +19,6 @@ export class Pull extends Socket {
 
   constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
     super("PULL", options, { conflate: false })
-  }
-
-  /** The next message, as an array of its parts. */
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
   }
 
   protected xattach(_pipe: Pipe): boolean {
@@ -59,5 +50,6 @@ export class Pull extends Socket {
   }
 }
 
-export interface Pull extends ConflateOptionValues {}
+export interface Pull extends Readable, ConflateOptionValues {}
+allow(Pull.prototype, "read")
 defineOptions(Pull.prototype, { conflate: "bool" })

@@ -1,9 +1,8 @@
 /** PUSH (RFC 30): round-robin to connected pullers; waits when all are at their high-water mark. */
-import type { MessageLike } from "../message.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
-import { type ConflateOptionValues, Socket } from "./socket-base.js"
+import { type ConflateOptionValues, Socket, allow, type Writable } from "./socket-base.js"
 
 /**
  * Sends messages round-robin to its {@link Pull} peers.
@@ -20,16 +19,6 @@ export class Push extends Socket {
 
   constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
     super("PUSH", options, { conflate: false })
-  }
-
-  /** Sends a message (one part or an array of parts); waits while every peer is full. */
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  /** Sends only if it can be done now; returns false (and queues nothing) otherwise. */
-  trySend(message: MessageLike | readonly MessageLike[]): boolean {
-    return this.trySendMessage(message)
   }
 
   protected xattach(pipe: Pipe): boolean {
@@ -62,5 +51,6 @@ export class Push extends Socket {
   }
 }
 
-export interface Push extends ConflateOptionValues {}
+export interface Push extends Writable, ConflateOptionValues {}
+allow(Push.prototype, "write")
 defineOptions(Push.prototype, { conflate: "bool" })

@@ -4,11 +4,10 @@
  * frame), to the peer it came from.
  */
 import { error } from "../errors.js"
-import type { MessageLike } from "../message.js"
 import type { SocketOptionValues } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import { Socket } from "./socket-base.js"
+import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
 
 /**
  * A synchronous server: receive a request, send its reply, repeat.
@@ -28,20 +27,6 @@ export class Reply extends Socket {
 
   constructor(options?: Partial<SocketOptionValues>) {
     super("REP", options)
-  }
-
-  /** Sends the reply to the current request; rejects with EFSM when there is none. */
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  /** Receives the next request; rejects with EFSM while a reply is owed. */
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
   }
 
   protected xattach(_pipe: Pipe): boolean {
@@ -88,3 +73,6 @@ export class Reply extends Socket {
     return this.envelope !== undefined
   }
 }
+
+export interface Reply extends Readable, Writable {}
+allow(Reply.prototype, "read", "write")

@@ -5,12 +5,11 @@
  */
 import { randomInt } from "node:crypto"
 import { error } from "../errors.js"
-import type { MessageLike } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { probe } from "./dealer.js"
-import { Socket } from "./socket-base.js"
+import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
 
 export interface RequestOptionValues {
   /** ZMQ_REQ_CORRELATE: prefix each request with a 4-byte id and drop replies that do not carry it. */
@@ -44,20 +43,6 @@ export class Request extends Socket {
 
   constructor(options?: Partial<SocketOptionValues & RequestOptionValues>) {
     super("REQ", options, { correlate: false, relaxed: false, probeRouter: false })
-  }
-
-  /** Sends a request; rejects with EFSM while a reply is outstanding (unless `relaxed`). */
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  /** Receives the reply; rejects with EFSM when no request is outstanding. */
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
   }
 
   protected xattach(pipe: Pipe): boolean {
@@ -138,5 +123,6 @@ export class Request extends Socket {
   }
 }
 
-export interface Request extends RequestOptionValues {}
+export interface Request extends Readable, Writable, RequestOptionValues {}
+allow(Request.prototype, "read", "write")
 defineOptions(Request.prototype, { correlate: "bool", relaxed: "bool", probeRouter: "bool" })

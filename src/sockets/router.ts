@@ -11,7 +11,7 @@ import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import { probe } from "./dealer.js"
-import { Socket } from "./socket-base.js"
+import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
 
 export interface RouterOptionValues {
   /** ZMQ_ROUTER_MANDATORY: sending to an unknown peer rejects with EHOSTUNREACH, and to a full one waits, instead of dropping. */
@@ -56,24 +56,6 @@ export class Router extends Socket {
     const id = options?.routingId
     if (id !== undefined) checkOption("routingId", "routingId", id)
     this.dial(address, id === undefined ? undefined : Buffer.from(id))
-  }
-
-  /** Sends `[routingId, ...parts]` to the peer with that routing id. */
-  send(message: readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  trySend(message: readonly MessageLike[]): boolean {
-    return this.trySendMessage(message)
-  }
-
-  /** The next message as `[routingId, ...parts]`. */
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
   }
 
   protected xattach(pipe: Pipe, peer: PeerInfo | undefined): boolean {
@@ -157,5 +139,6 @@ export class Router extends Socket {
   }
 }
 
-export interface Router extends RouterOptionValues {}
+export interface Router extends Readable, Writable<readonly MessageLike[]>, RouterOptionValues {}
+allow(Router.prototype, "read", "write")
 defineOptions(Router.prototype, { mandatory: "bool", handover: "bool", probeRouter: "bool" })

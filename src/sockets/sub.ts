@@ -3,7 +3,7 @@ import { toFrame } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
 import type { Message } from "../routing/pipe.js"
 import { subscriptionFrame } from "../zmtp/command.js"
-import type { ConflateOptionValues } from "./socket-base.js"
+import { type ConflateOptionValues, allow, type Readable } from "./socket-base.js"
 import { SubscriberBase } from "./sub-base.js"
 
 /**
@@ -34,14 +34,6 @@ export class Subscriber extends SubscriberBase {
     for (const prefix of prefixes) this.subscription([subscriptionFrame(false, toFrame(prefix))])
   }
 
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
-  }
-
   protected xsend(_message: Message): boolean {
     return false
   }
@@ -51,5 +43,6 @@ export class Subscriber extends SubscriberBase {
   }
 }
 
-export interface Subscriber extends ConflateOptionValues {}
+export interface Subscriber extends Readable, ConflateOptionValues {}
+allow(Subscriber.prototype, "read")
 defineOptions(Subscriber.prototype, { conflate: "bool" })

@@ -5,7 +5,8 @@
  */
 import { toFrame, type MessageLike } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
-import type { Message, Pipe } from "../routing/pipe.js"
+import type { Pipe } from "../routing/pipe.js"
+import { allow, type Readable, type Writable } from "./socket-base.js"
 import { PublisherBase, type Verbosity } from "./pub-base.js"
 
 export interface XPublisherOptionValues {
@@ -50,23 +51,7 @@ export class XPublisher extends PublisherBase {
     return this.noDrop
   }
 
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  trySend(message: MessageLike | readonly MessageLike[]): boolean {
-    return this.trySendMessage(message)
-  }
-
   /** The next subscription (`\x01topic` / `\x00topic`) or message from a subscriber. */
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
-  }
-
   /** Manual mode: subscribes the peer whose subscription was received last to these topics. */
   subscribe(...topics: Array<Buffer | string>): void {
     for (const topic of topics) this.applyManual(true, toFrame(topic as MessageLike))
@@ -85,5 +70,6 @@ export class XPublisher extends PublisherBase {
   }
 }
 
-export interface XPublisher extends XPublisherOptionValues {}
+export interface XPublisher extends Readable, Writable, XPublisherOptionValues {}
+allow(XPublisher.prototype, "read", "write")
 defineOptions(XPublisher.prototype, { noDrop: "bool", manual: "bool", welcomeMessage: "string?", verbosity: "verbosity" })

@@ -2,9 +2,9 @@
  * XSUB (RFC 29 and libzmq's xsub.cpp): a subscriber whose subscriptions are
  * messages the application sends (`\x01topic` / `\x00topic`), for proxies.
  */
-import type { MessageLike } from "../message.js"
 import type { SocketOptionValues } from "../options.js"
 import type { Message } from "../routing/pipe.js"
+import { allow, type Readable, type Writable } from "./socket-base.js"
 import { SubscriberBase } from "./sub-base.js"
 
 /**
@@ -22,19 +22,6 @@ export class XSubscriber extends SubscriberBase {
     super("XSUB", options)
   }
 
-  /** Sends a subscription (`\x01topic`), a cancel (`\x00topic`), or any other message to every publisher. */
-  send(message: MessageLike | readonly MessageLike[]): Promise<void> {
-    return this.sendMessage(message)
-  }
-
-  receive(): Promise<Message> {
-    return this.receiveMessage()
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined> {
-    return this.iterate()
-  }
-
   protected xsend(message: Message): boolean {
     if (!this.subscription(message)) this.sendToAll(message)
     return true
@@ -44,3 +31,6 @@ export class XSubscriber extends SubscriberBase {
     return true
   }
 }
+
+export interface XSubscriber extends Readable, Writable {}
+allow(XSubscriber.prototype, "read", "write")
