@@ -93,6 +93,7 @@ export class Router extends Socket {
       }
       return true
     }
+    if (pipe.backlogged) this.congested = true
     if (!pipe.writable) return !this.mandatory
     message.shift()
     pipe.write(message)

@@ -107,6 +107,8 @@ export abstract class Socket implements PipeOwner {
   private readonly endpoints: Endpoints
   private readonly sendWaiters = new Queue<SendWaiter>()
   private readonly receiveWaiters = new Queue<ReceiveWaiter>()
+  /** Set by xsend when a peer was too full to take the message at once. */
+  protected congested = false
 
   static {
     capability = {
@@ -242,7 +244,13 @@ export abstract class Socket implements PipeOwner {
     let frames: Message
     try {
       frames = toMessage(message)
-      if (this.sendWaiters.length === 0 && this.xsend(frames)) return RESOLVED
+      if (this.sendWaiters.length === 0 && this.xsend(frames)) {
+        if (!this.congested) return RESOLVED
+        // A socket that drops instead of waiting (PUB, ROUTER) saw a full peer: yield one
+        // turn so the connections can drain, or a tight send loop would starve all I/O.
+        this.congested = false
+        return new Promise((resolve) => setImmediate(resolve))
+      }
     } catch (err) {
       return Promise.reject(err)
     }
