@@ -86,11 +86,6 @@ export class Pipe {
     return this.sendHwm <= 0 || this.outbound.length - this.queuedCommands < this.sendHwm
   }
 
-  /** Output is waiting: the connection is slower than the sender, or not up. */
-  get backlogged(): boolean {
-    return this.outbound.length > 0 || this.engine === undefined || this.engine.blocked
-  }
-
   /** Messages waiting to be read. */
   get readable(): boolean {
     return this.inbound.length > 0

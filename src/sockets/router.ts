@@ -93,8 +93,11 @@ export class Router extends Socket {
       }
       return true
     }
-    if (pipe.backlogged) this.congested = true
-    if (!pipe.writable) return !this.mandatory
+    if (!pipe.writable) {
+      if (this.mandatory) return false
+      this.congested = true
+      return true
+    }
     message.shift()
     pipe.write(message)
     return true
