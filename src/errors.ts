@@ -44,6 +44,8 @@ export const ErrorCode = {
   ERR_AUTH: "ERR_AUTH",
   /** The peer sent an ERROR command. */
   ERR_PEER_ERROR: "ERR_PEER_ERROR",
+  /** The peer closed the connection before the handshake completed. */
+  ERR_CONNECTION_CLOSED: "ERR_CONNECTION_CLOSED",
   /** Heartbeat or handshake timer expired. */
   ERR_TIMEOUT: "ERR_TIMEOUT",
 } as const

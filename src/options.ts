@@ -3,6 +3,7 @@
  * exposed as constructor options and as properties with zeromq.js v6 names.
  */
 import { ZmeshError } from "./errors.js"
+import { z85Decode } from "./zmtp/z85.js"
 
 /** Options every socket has. */
 export interface SocketOptionValues {
@@ -134,7 +135,11 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       return value
     case "key":
       if (value === null) return null
-      if (typeof value === "string" && value.length === 40) return value
+      if (typeof value === "string" && value.length === 40) {
+        // libzmq refuses a key that is not Z85 when it is set, not at the next connect.
+        z85Decode(value)
+        return value
+      }
       if (value instanceof Uint8Array && value.length === 32) return value
       throw bad("expected 32 bytes or 40 Z85 characters")
     case "string?":

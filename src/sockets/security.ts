@@ -10,9 +10,14 @@ import { z85Decode } from "../zmtp/z85.js"
 
 export type SecurityMechanism = null | "plain" | "curve"
 
-/** ZMQ_MECHANISM: CURVE when a CURVE role is set, else PLAIN when a PLAIN role is set, else NULL. */
+/**
+ * ZMQ_MECHANISM: CURVE once any CURVE option is set (libzmq's set_curve_key
+ * switches the mechanism), else PLAIN once any PLAIN option is set, else NULL.
+ * A half-configured role then fails with EINVAL instead of running NULL.
+ */
 export function securityOf(options: SocketOptionValues): SecurityMechanism {
-  if (options.curveServer || options.curveServerKey !== null) return "curve"
+  const { curveServer, curveServerKey, curveSecretKey, curvePublicKey } = options
+  if (curveServer || curveServerKey !== null || curveSecretKey !== null || curvePublicKey !== null) return "curve"
   if (options.plainServer || options.plainUsername !== null || options.plainPassword !== null) return "plain"
   return null
 }

@@ -96,7 +96,7 @@ export class StreamEngine {
     socket.on("error", () => {
       // "close" follows; a reset or broken pipe is a plain disconnect.
     })
-    socket.on("close", () => this.destroy(undefined))
+    socket.on("close", () => this.destroy(this.session.isReady ? undefined : closedDuringHandshake()))
     if (options.handshakeInterval > 0) {
       this.handshakeTimer = setTimeout(
         () => this.destroy({ handshake: "other", error: timeout("handshake", options.handshakeInterval) }),
@@ -172,13 +172,24 @@ export class StreamEngine {
     this.socket.end()
   }
 
-  /** Drops the connection now. */
+  /**
+   * Drops the connection now. Output already encoded (an ERROR telling a
+   * refused client why) is still written, then the socket is ended.
+   */
   destroy(failure: SessionFailure | undefined): void {
     if (this.closed) return
     this.closed = true
     this.clearTimers()
+    const last = this.session.encoder.flush()
     this.session.close()
-    this.socket.destroy()
+    if (last.length > 0 && failure !== undefined && !this.socket.destroyed) {
+      for (const part of last) this.socket.write(part)
+      this.socket.end()
+      // A peer that never reads must not keep the socket open.
+      setTimeout(() => this.socket.destroy(), 1000).unref()
+    } else {
+      this.socket.destroy()
+    }
     this.handler.closed(this, failure)
   }
 
@@ -233,6 +244,14 @@ export class StreamEngine {
     for (const timer of [this.handshakeTimer, this.pingTimer, this.timeoutTimer, this.ttlTimer]) {
       if (timer !== undefined) clearTimeout(timer)
     }
+  }
+}
+
+/** libzmq reports a connection lost mid-handshake as HANDSHAKE_FAILED_NO_DETAIL. */
+function closedDuringHandshake(): SessionFailure {
+  return {
+    handshake: "other",
+    error: new ZmeshError("ERR_CONNECTION_CLOSED", "the peer closed the connection before the handshake completed"),
   }
 }
 
