@@ -1,0 +1,382 @@
+/**
+ * PLAIN (RFC 24) and ZAP (RFC 27) against libzmq (the zeromq package), over
+ * tcp and ipc: a zmesh PLAIN server asks a zmesh ZAP handler (a zmesh Reply
+ * bound at inproc://zeromq.zap.01) about a libzmq client, and a libzmq PLAIN
+ * server asks a libzmq handler (a zeromq Reply bound at the same name, but in
+ * libzmq's context: the two registries are separate) about a zmesh client.
+ * Accepted clients exchange messages; refused ones report auth events, pass
+ * nothing, and (for zmesh) redial no faster than reconnectInterval.
+ */
+import net from "node:net"
+import * as zmq from "zeromq"
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import * as zmesh from "../../src/index.js"
+import { cleanupIpc, transports, type TransportCase } from "../helpers/endpoints.js"
+import { closeAll } from "../helpers/sockets.js"
+
+type Library = "zmesh" | "libzmq"
+
+interface Peer {
+  bind(address: string): Promise<void>
+  readonly lastEndpoint: string | null
+  connect(address: string): void
+  send(message: Buffer | string | Array<Buffer | string>): Promise<void>
+  receive(): Promise<Buffer[]>
+  readonly readable: boolean
+  readonly securityMechanism: string | null
+  readonly events: unknown
+  close(): void
+}
+
+interface PlainOptions {
+  plainServer?: boolean
+  plainUsername?: string
+  plainPassword?: string
+  reconnectInterval?: number
+}
+
+const sockets: Array<{ close(): void }> = []
+
+afterEach(() => {
+  closeAll(...sockets.splice(0))
+  cleanupIpc()
+})
+
+function open(library: Library, kind: "REQ" | "REP", options: PlainOptions = {}): Peer {
+  const socket =
+    library === "zmesh"
+      ? kind === "REQ"
+        ? new zmesh.Request(options)
+        : new zmesh.Reply(options)
+      : kind === "REQ"
+        ? new zmq.Request(options)
+        : new zmq.Reply(options)
+  sockets.push(socket)
+  return socket
+}
+
+async function bindOn(transport: TransportCase, socket: Peer): Promise<string> {
+  await socket.bind(transport.bindAddress())
+  if (socket.lastEndpoint === null) throw new Error("bind left lastEndpoint null")
+  return socket.lastEndpoint
+}
+
+const server = (library: Library) => open(library, "REP", { plainServer: true })
+const client = (library: Library, password: string, reconnectInterval = 100) =>
+  open(library, "REQ", { plainUsername: "admin", plainPassword: password, reconnectInterval })
+
+// ---- events of either library ------------------------------------------------------
+
+interface Recorded {
+  readonly type: string
+  readonly at: number
+  readonly interval?: number
+  readonly code?: string
+  readonly message?: string
+}
+
+interface LooseEvent {
+  type: string
+  interval?: number
+  error?: { code?: string; message?: string }
+}
+interface LooseObserver {
+  on(type: string, listener: (event: LooseEvent) => void): unknown
+}
+
+const EVENT_TYPES = [
+  "connect",
+  "connect:retry",
+  "accept",
+  "handshake",
+  "handshake:error:protocol",
+  "handshake:error:auth",
+  "handshake:error:other",
+  "disconnect",
+]
+
+/** Records a socket's connection events (zmesh or libzmq) and waits for counts of them. */
+class Recorder {
+  readonly log: Recorded[] = []
+  private readonly waiters: Array<{ done: () => boolean; resolve: () => void }> = []
+
+  constructor(socket: Peer) {
+    const events = socket.events as LooseObserver
+    for (const type of EVENT_TYPES) {
+      events.on(type, (event) => {
+        this.log.push({
+          type,
+          at: performance.now(),
+          ...(event.interval === undefined ? {} : { interval: event.interval }),
+          ...(event.error === undefined ? {} : { code: event.error.code, message: event.error.message }),
+        })
+        for (const waiter of this.waiters.splice(0)) {
+          if (waiter.done()) waiter.resolve()
+          else this.waiters.push(waiter)
+        }
+      })
+    }
+  }
+
+  of(type: string): Recorded[] {
+    return this.log.filter((e) => e.type === type)
+  }
+
+  until(type: string, count = 1): Promise<Recorded[]> {
+    const done = () => this.of(type).length >= count
+    if (done()) return Promise.resolve(this.of(type))
+    return new Promise((resolve) => this.waiters.push({ done, resolve: () => resolve(this.of(type)) }))
+  }
+}
+
+// ---- ZAP handlers --------------------------------------------------------------------
+
+interface ZapRequest {
+  readonly version: string
+  readonly requestId: string
+  readonly domain: string
+  readonly address: string
+  readonly mechanism: string
+  readonly credentials: string[]
+}
+
+type Status = "200" | "300" | "400" | "500"
+
+/** Accepts admin/secret, refuses anything else with 400. */
+const checkPassword = (r: ZapRequest): Status => (r.credentials[0] === "admin" && r.credentials[1] === "secret" ? "200" : "400")
+
+type Verdict = (request: ZapRequest) => Status
+
+/** Answers ZAP requests on `rep` with ["1.0", requestId, status, text, userId, ""] until it closes. */
+async function serveZap(rep: Peer, verdict: () => Verdict, requests: () => ZapRequest[]): Promise<void> {
+  try {
+    for (;;) {
+      const [version, requestId, domain, address, _identity, mechanism, ...credentials] = await rep.receive()
+      const request: ZapRequest = {
+        version: String(version),
+        requestId: String(requestId),
+        domain: String(domain),
+        address: String(address),
+        mechanism: String(mechanism),
+        credentials: credentials.map(String),
+      }
+      requests().push(request)
+      const status = verdict()(request)
+      await rep.send(["1.0", requestId!, status, status === "200" ? "OK" : "refused", status === "200" ? "user" : "", ""])
+    }
+  } catch {
+    // The handler was closed.
+  }
+}
+
+/** A zmesh ZAP handler (a zmesh Reply at inproc://zeromq.zap.01) for this test; afterEach closes it. */
+async function zmeshZap(verdict: Verdict): Promise<ZapRequest[]> {
+  const rep = open("zmesh", "REP")
+  await rep.bind("inproc://zeromq.zap.01")
+  const requests: ZapRequest[] = []
+  void serveZap(rep, () => verdict, () => requests)
+  return requests
+}
+
+/**
+ * One libzmq ZAP handler (a zeromq Reply at inproc://zeromq.zap.01, in
+ * libzmq's context) for the whole file: libzmq releases an inproc name
+ * asynchronously once peers have connected to it, and rebinding it per test
+ * raced (EADDRINUSE). Each test sets its verdict; the default accepts everyone.
+ */
+const libzmq = { verdict: (() => "200") as Verdict, requests: [] as ZapRequest[], socket: undefined as zmq.Reply | undefined }
+
+beforeAll(async () => {
+  const rep = new zmq.Reply()
+  libzmq.socket = rep
+  await rep.bind("inproc://zeromq.zap.01")
+  void serveZap(rep, () => libzmq.verdict, () => libzmq.requests)
+})
+
+afterAll(() => closeAll(libzmq.socket))
+
+beforeEach(() => {
+  libzmq.verdict = () => "200"
+  libzmq.requests = []
+})
+
+/** Sets the libzmq handler's verdict for this test; returns the requests it sees. */
+function libzmqZap(verdict: Verdict): ZapRequest[] {
+  libzmq.verdict = verdict
+  return libzmq.requests
+}
+
+const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex")
+
+/** A ZMTP 3.1 greeting for PLAIN, as-server 0. */
+const PLAIN_CLIENT_GREETING = (() => {
+  const greeting = Buffer.alloc(64)
+  greeting[0] = 0xff
+  greeting[9] = 0x7f
+  greeting[10] = 3
+  greeting[11] = 1
+  greeting.write("PLAIN", 12, "latin1")
+  return greeting
+})()
+
+/** Writes `bytes` to a zmesh endpoint over a raw tcp/ipc socket; resolves with all it read once the peer closes. */
+function rawExchange(endpoint: string, bytes: Buffer): Promise<Buffer> {
+  const tcp = /^tcp:\/\/(.+):(\d+)$/.exec(endpoint)
+  const socket = tcp === null ? net.connect({ path: endpoint.slice("ipc://".length) }) : net.connect({ host: tcp[1]!, port: Number(tcp[2]) })
+  const chunks: Buffer[] = []
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk))
+  socket.write(bytes)
+  return new Promise((resolve, reject) => {
+    socket.on("error", reject)
+    socket.on("close", () => resolve(Buffer.concat(chunks)))
+  })
+}
+
+/** A request from the client and a reply from the server: both directions pass. */
+async function roundTrip(req: Peer, rep: Peer): Promise<void> {
+  await req.send(["hello", "plain"])
+  expect((await rep.receive()).map(String)).toEqual(["hello", "plain"])
+  await rep.send("world")
+  expect((await req.receive()).map(String)).toEqual(["world"])
+}
+
+describe.each(transports)("PLAIN and ZAP with libzmq over $name", (transport) => {
+  describe("zmesh server, zmesh ZAP handler, libzmq client", () => {
+    it("the right password passes; the handler gets 1.0, the request id, domain, address, PLAIN, user and password", async () => {
+      const requests = await zmeshZap(checkPassword)
+      const rep = server("zmesh")
+      const req = client("libzmq", "secret")
+      expect(rep.securityMechanism).toBe("plain")
+      expect(req.securityMechanism).toBe("plain")
+      req.connect(await bindOn(transport, rep))
+      await roundTrip(req, rep)
+      expect(requests).toHaveLength(1)
+      const [request] = requests
+      expect(request).toMatchObject({ version: "1.0", domain: "", mechanism: "PLAIN", credentials: ["admin", "secret"] })
+      expect(request!.requestId.length).toBeGreaterThan(0)
+      if (transport.name === "tcp") expect(request!.address).toBe("127.0.0.1")
+    })
+
+    it("a wrong password: the zmesh server reports handshake:error:auth (400), nothing passes", async () => {
+      const requests = await zmeshZap(checkPassword)
+      const rep = server("zmesh")
+      const events = new Recorder(rep)
+      const req = client("libzmq", "wrong")
+      const refused = new Recorder(req)
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      const [error] = await events.until("handshake:error:auth")
+      expect(error!.code).toBe("ERR_AUTH")
+      expect(error!.message).toMatch(/400/)
+      await refused.until("disconnect")
+      expect(events.of("handshake")).toEqual([])
+      expect(refused.of("handshake")).toEqual([])
+      expect(rep.readable).toBe(false)
+      expect(requests[0]!.credentials).toEqual(["admin", "wrong"])
+    })
+
+    // StreamEngine.destroy() used to drop the ERROR that PlainServer queues before failing the session
+    // (fixed in 37f8d41): check it on the wire, since libzmq's PLAIN client cannot show it. libzmq 4.3.5's
+    // PLAIN client only recognises the one-byte-short ERROR its PLAIN server writes (04 09 5e "RROR" 03
+    // "400") and reports this RFC form, 04 0a 05 "ERROR" 03 "400", as handshake:error:protocol; its CURVE
+    // client is the reverse (see test/interop/curve.test.ts).
+    it("a wrong password: the zmesh server writes ERROR 400 (RFC 24) before it closes the connection", async () => {
+      await zmeshZap(checkPassword)
+      const rep = server("zmesh")
+      const endpoint = await bindOn(transport, rep)
+      const bytes = await rawExchange(endpoint, Buffer.concat([PLAIN_CLIENT_GREETING, hex("04 12 05 48454c4c4f 05 61646d696e 05 77726f6e67")]))
+      // The server's 64-byte greeting, then ERROR with the ZAP status as reason.
+      expect(bytes.subarray(64).toString("hex")).toBe(hex("04 0a 05 4552524f52 03 343030").toString("hex"))
+    })
+
+    it("300 (temporary failure): the zmesh server closes without ERROR, reports handshake:error:auth; the client comes back", async () => {
+      const requests = await zmeshZap(() => "300")
+      const rep = server("zmesh")
+      const events = new Recorder(rep)
+      const req = client("libzmq", "secret")
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      // A silent close is a connection error for libzmq: it redials, and is refused again.
+      const errors = await events.until("handshake:error:auth", 2)
+      expect(errors[0]!.code).toBe("ERR_AUTH")
+      expect(errors[0]!.message).toMatch(/300/)
+      expect(requests.length).toBeGreaterThanOrEqual(2)
+      expect(rep.readable).toBe(false)
+    })
+
+    it("no zmesh handler bound (libzmq's, in its own context, does not count): handshake:error:other (ERR_AUTH), as libzmq does", async () => {
+      const rep = server("zmesh")
+      const events = new Recorder(rep)
+      const req = client("libzmq", "secret")
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      const [error] = await events.until("handshake:error:other")
+      expect(error!.code).toBe("ERR_AUTH")
+      expect(events.of("handshake")).toEqual([])
+      expect(rep.readable).toBe(false)
+      expect(libzmq.requests).toEqual([])
+    })
+  })
+
+  describe("libzmq server, libzmq ZAP handler, zmesh client", () => {
+    it("the right password passes; libzmq's handler gets the zmesh client's user and password", async () => {
+      const requests = libzmqZap(checkPassword)
+      const rep = server("libzmq")
+      const req = client("zmesh", "secret")
+      req.connect(await bindOn(transport, rep))
+      await roundTrip(req, rep)
+      expect(requests).toHaveLength(1)
+      expect(requests[0]).toMatchObject({ version: "1.0", mechanism: "PLAIN", credentials: ["admin", "secret"] })
+    })
+
+    it("a wrong password: the zmesh client reports handshake:error:auth with libzmq's ERROR 400, nothing passes", async () => {
+      libzmqZap(checkPassword)
+      const rep = server("libzmq")
+      const events = new Recorder(rep)
+      const req = client("zmesh", "wrong")
+      const refused = new Recorder(req)
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      const [error] = await refused.until("handshake:error:auth")
+      expect(error!.code).toBe("ERR_PEER_ERROR")
+      expect(error!.message).toMatch(/400/)
+      await events.until("handshake:error:auth")
+      expect(refused.of("handshake")).toEqual([])
+      expect(rep.readable).toBe(false)
+    })
+
+    it("a zmesh ZAP handler is not libzmq's: the libzmq server asks only the handler in its own context", async () => {
+      const zmeshRequests = await zmeshZap(() => "400")
+      const requests = libzmqZap(checkPassword)
+      const rep = server("libzmq")
+      const req = client("zmesh", "secret")
+      req.connect(await bindOn(transport, rep))
+      await roundTrip(req, rep)
+      expect(requests).toHaveLength(1)
+      expect(zmeshRequests).toEqual([])
+    })
+
+    // (libzmq 4.3.5 does not close the connection promptly after a 300 verdict, so only 400 is
+    // measured here; test/sockets/security.test.ts measures a zmesh server's silent 300 close.)
+    it.each(["400"] as const)(
+      "a zmesh client refused with %s does not spin: each redial waits at least reconnectInterval (100 ms)",
+      async (status) => {
+        libzmqZap(() => status)
+        const rep = server("libzmq")
+        const req = client("zmesh", "secret", 100)
+        const events = new Recorder(req)
+        req.connect(await bindOn(transport, rep))
+        const retries = await events.until("connect:retry", 4)
+        const connects = await events.until("connect", 5)
+        for (const retry of retries) expect(retry.interval).toBeGreaterThanOrEqual(100)
+        for (let i = 0; i < 4; i++) {
+          // 10 ms of slack: libuv measures timers from the loop time cached at the start of the tick.
+          expect(connects[i + 1]!.at - retries[i]!.at).toBeGreaterThanOrEqual(retries[i]!.interval! - 10)
+        }
+        const perSecond = (connects.length - 1) / ((connects.at(-1)!.at - connects[0]!.at) / 1000)
+        expect(perSecond).toBeLessThan(15)
+        expect(events.of("handshake")).toEqual([])
+      },
+    )
+  })
+})

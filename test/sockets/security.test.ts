@@ -1,0 +1,506 @@
+/**
+ * CURVE and PLAIN between zmesh sockets: traffic over tcp and ipc (inproc
+ * carries no security, as in libzmq), ZAP refusals and the events they give,
+ * refused clients redialling no faster than reconnectInterval,
+ * `securityMechanism`, half-configured roles (EINVAL at bind/connect), the
+ * accepted key forms, and `curveKeyPair()`.
+ */
+import { afterEach, describe, expect, it } from "vitest"
+import * as zmesh from "../../src/index.js"
+import type { EventOfType, EventType } from "../../src/events.js"
+import { publicKeyOf } from "../../src/zmtp/mechanisms/curve-crypto.js"
+import { cleanupIpc, inprocEndpoint, ipcEndpoint, transports, type TransportCase } from "../helpers/endpoints.js"
+import { closeAll } from "../helpers/sockets.js"
+
+const sockets: zmesh.Socket[] = []
+
+afterEach(() => {
+  closeAll(...sockets.splice(0))
+  cleanupIpc()
+})
+
+function track<T extends zmesh.Socket>(socket: T): T {
+  sockets.push(socket)
+  return socket
+}
+
+async function bindOn(transport: TransportCase, socket: zmesh.Socket): Promise<string> {
+  await socket.bind(transport.bindAddress())
+  if (socket.lastEndpoint === null) throw new Error("bind left lastEndpoint null")
+  return socket.lastEndpoint
+}
+
+/** A tcp endpoint something listens on (a NULL socket of this test), so no fixed port is dialled. */
+async function listeningTcp(): Promise<string> {
+  const listener = track(new zmesh.Pull())
+  await listener.bind("tcp://127.0.0.1:*")
+  return listener.lastEndpoint!
+}
+
+/** The ZmeshError code `fn` throws or rejects with. */
+async function codeOf(fn: () => unknown): Promise<string> {
+  try {
+    await fn()
+  } catch (err) {
+    expect(err).toBeInstanceOf(zmesh.ZmeshError)
+    return (err as zmesh.ZmeshError).code
+  }
+  throw new Error("expected an error")
+}
+
+// ---- events ----------------------------------------------------------------------
+
+interface Recorded {
+  readonly type: EventType
+  readonly at: number
+  readonly interval?: number
+  readonly code?: string
+  readonly message?: string
+}
+
+const EVENT_TYPES = [
+  "connect",
+  "connect:retry",
+  "accept",
+  "handshake",
+  "handshake:error:protocol",
+  "handshake:error:auth",
+  "handshake:error:other",
+  "disconnect",
+] as const satisfies readonly EventType[]
+
+/** Records a socket's connection events and waits for counts of them. */
+class Recorder {
+  readonly log: Recorded[] = []
+  private readonly waiters: Array<{ done: () => boolean; resolve: () => void }> = []
+
+  constructor(socket: zmesh.Socket) {
+    for (const type of EVENT_TYPES) {
+      socket.events.on(type, (event: EventOfType<typeof type>) => {
+        const error = "error" in event ? event.error : undefined
+        this.log.push({
+          type,
+          at: performance.now(),
+          ...("interval" in event ? { interval: event.interval } : {}),
+          ...(error === undefined ? {} : { code: error.code, message: error.message }),
+        })
+        for (const waiter of this.waiters.splice(0)) {
+          if (waiter.done()) waiter.resolve()
+          else this.waiters.push(waiter)
+        }
+      })
+    }
+  }
+
+  of(type: EventType): Recorded[] {
+    return this.log.filter((e) => e.type === type)
+  }
+
+  until(type: EventType, count = 1): Promise<Recorded[]> {
+    const done = () => this.of(type).length >= count
+    if (done()) return Promise.resolve(this.of(type))
+    return new Promise((resolve) => this.waiters.push({ done, resolve: () => resolve(this.of(type)) }))
+  }
+}
+
+// ---- ZAP ----------------------------------------------------------------------------
+
+interface ZapRequest {
+  readonly mechanism: string
+  readonly credentials: Buffer[]
+}
+
+/** A zmesh ZAP handler at inproc://zeromq.zap.01 for this test; afterEach closes it. */
+async function zapHandler(verdict: (request: ZapRequest) => "200" | "300" | "400"): Promise<ZapRequest[]> {
+  const rep = track(new zmesh.Reply())
+  await rep.bind("inproc://zeromq.zap.01")
+  const requests: ZapRequest[] = []
+  void (async () => {
+    try {
+      for (;;) {
+        const [, requestId, , , , mechanism, ...credentials] = await rep.receive()
+        const request = { mechanism: String(mechanism), credentials }
+        requests.push(request)
+        const status = verdict(request)
+        await rep.send(["1.0", requestId!, status, status === "200" ? "OK" : "refused", "", ""])
+      }
+    } catch {
+      // The handler was closed.
+    }
+  })()
+  return requests
+}
+
+/** Accepts admin/secret. */
+const checkPassword = (r: ZapRequest) => (String(r.credentials[0]) === "admin" && String(r.credentials[1]) === "secret" ? "200" : "400")
+
+async function roundTrip(req: zmesh.Request, rep: zmesh.Reply): Promise<void> {
+  await req.send(["hello", "", "multi"])
+  expect((await rep.receive()).map(String)).toEqual(["hello", "", "multi"])
+  await rep.send("world")
+  expect((await req.receive()).map(String)).toEqual(["world"])
+}
+
+// ---- traffic -------------------------------------------------------------------------
+
+describe.each(transports)("security between zmesh sockets over $name", (transport) => {
+  describe("CURVE", () => {
+    it("REQ/REP: the handshake completes and messages pass both ways", async () => {
+      const server = zmesh.curveKeyPair()
+      const client = zmesh.curveKeyPair()
+      const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+      const req = track(
+        new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
+      )
+      req.connect(await bindOn(transport, rep))
+      await roundTrip(req, rep)
+    })
+
+    it("DEALER/ROUTER with raw 32-byte keys on the client: routing id and a 1 MiB frame pass", async () => {
+      const server = zmesh.curveKeyPair()
+      const client = zmesh.curveKeyPair()
+      const router = track(new zmesh.Router({ curveServer: true, curveSecretKey: server.secretKey }))
+      const dealer = track(
+        new zmesh.Dealer({
+          routingId: "d1",
+          curveServerKey: zmesh.z85Decode(server.publicKey),
+          curvePublicKey: new Uint8Array(zmesh.z85Decode(client.publicKey)),
+          curveSecretKey: zmesh.z85Decode(client.secretKey),
+        }),
+      )
+      dealer.connect(await bindOn(transport, router))
+      const big = Buffer.alloc(1024 * 1024, 0x5a)
+      await dealer.send(["a", big])
+      const [id, a, body] = await router.receive()
+      expect([String(id), String(a)]).toEqual(["d1", "a"])
+      expect(body!.equals(big)).toBe(true)
+      await router.send(["d1", "back"])
+      expect((await dealer.receive()).map(String)).toEqual(["back"])
+    })
+
+    it("PUB/SUB: the subscription crosses the box and filters at the publisher", async () => {
+      const server = zmesh.curveKeyPair()
+      const client = zmesh.curveKeyPair()
+      const pub = track(new zmesh.Publisher({ curveServer: true, curveSecretKey: server.secretKey }))
+      const sub = track(
+        new zmesh.Subscriber({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
+      )
+      sub.subscribe("A")
+      sub.connect(await bindOn(transport, pub))
+      // Probes until the subscription has reached the publisher (it sends nothing before).
+      const first = sub.receive()
+      let arrived = false
+      void first.then(() => (arrived = true))
+      while (!arrived) {
+        await pub.send(["A.probe"])
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+      await pub.send(["B", "no"])
+      await pub.send(["A1", "yes"])
+      await pub.send(["A.end"])
+      const got: string[] = []
+      for (;;) {
+        const [topic] = await sub.receive()
+        if (String(topic) === "A.probe") continue
+        got.push(String(topic))
+        if (String(topic) === "A.end") break
+      }
+      expect(got).toEqual(["A1", "A.end"])
+    })
+
+    it("a wrong server key: handshake:error:protocol on the server, handshake:error:other on the client, nothing passes", async () => {
+      const server = zmesh.curveKeyPair()
+      const client = zmesh.curveKeyPair()
+      const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+      const events = new Recorder(rep)
+      const req = track(
+        new zmesh.Request({
+          curveServerKey: zmesh.curveKeyPair().publicKey,
+          curvePublicKey: client.publicKey,
+          curveSecretKey: client.secretKey,
+          reconnectInterval: 20,
+        }),
+      )
+      const clientEvents = new Recorder(req)
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      const errors = await events.until("handshake:error:protocol", 2)
+      expect(errors[0]!.code).toBe("ERR_ZMTP_PROTOCOL")
+      // The server closes without a word; the client reports the cut handshake as libzmq does.
+      const [clientError] = await clientEvents.until("handshake:error:other")
+      expect(clientError!.code).toBe("ERR_CONNECTION_CLOSED")
+      expect(events.of("handshake")).toEqual([])
+      expect(clientEvents.of("handshake")).toEqual([])
+      expect(rep.readable).toBe(false)
+    })
+
+    it("a ZAP handler refusing the client key (400): handshake:error:auth on both sides, nothing passes", async () => {
+      const server = zmesh.curveKeyPair()
+      const client = zmesh.curveKeyPair()
+      const requests = await zapHandler(() => "400")
+      const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+      const events = new Recorder(rep)
+      const req = track(
+        new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
+      )
+      const clientEvents = new Recorder(req)
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      const [error] = await events.until("handshake:error:auth")
+      expect(error!.code).toBe("ERR_AUTH")
+      // The client is told why: ERROR 400 reaches it before the close.
+      const [clientError] = await clientEvents.until("handshake:error:auth")
+      expect(clientError!.code).toBe("ERR_PEER_ERROR")
+      expect(clientError!.message).toMatch(/400/)
+      expect(clientEvents.of("handshake")).toEqual([])
+      expect(rep.readable).toBe(false)
+      expect(requests[0]!.mechanism).toBe("CURVE")
+      expect(requests[0]!.credentials[0]!.equals(zmesh.z85Decode(client.publicKey))).toBe(true)
+    })
+  })
+
+  describe("PLAIN", () => {
+    it("a zmesh ZAP handler accepts the right password; messages pass", async () => {
+      const requests = await zapHandler(checkPassword)
+      const rep = track(new zmesh.Reply({ plainServer: true }))
+      const req = track(new zmesh.Request({ plainUsername: "admin", plainPassword: "secret" }))
+      req.connect(await bindOn(transport, rep))
+      await roundTrip(req, rep)
+      expect(requests.map((r) => [r.mechanism, ...r.credentials.map(String)])).toEqual([["PLAIN", "admin", "secret"]])
+    })
+
+    it("a wrong password: handshake:error:auth (400) on both sides, and nothing passes", async () => {
+      await zapHandler(checkPassword)
+      const rep = track(new zmesh.Reply({ plainServer: true }))
+      const events = new Recorder(rep)
+      const req = track(new zmesh.Request({ plainUsername: "admin", plainPassword: "wrong" }))
+      const clientEvents = new Recorder(req)
+      req.connect(await bindOn(transport, rep))
+      await req.send("must not pass")
+      const [error] = await events.until("handshake:error:auth")
+      expect(error!.message).toMatch(/400/)
+      const [clientError] = await clientEvents.until("handshake:error:auth")
+      expect(clientError!.code).toBe("ERR_PEER_ERROR")
+      expect(clientError!.message).toMatch(/400/)
+      expect(clientEvents.of("handshake")).toEqual([])
+      expect(rep.readable).toBe(false)
+    })
+
+    it("no ZAP handler: a PLAIN server refuses everyone with handshake:error:other (ERR_AUTH)", async () => {
+      const rep = track(new zmesh.Reply({ plainServer: true }))
+      const events = new Recorder(rep)
+      const req = track(new zmesh.Request({ plainUsername: "admin", plainPassword: "secret" }))
+      req.connect(await bindOn(transport, rep))
+      const [error] = await events.until("handshake:error:other")
+      expect(error!.code).toBe("ERR_AUTH")
+      expect(events.of("handshake")).toEqual([])
+    })
+
+    it("a client greeting with CURVE is refused by a PLAIN server as a mechanism mismatch", async () => {
+      await zapHandler(() => "200")
+      const rep = track(new zmesh.Reply({ plainServer: true }))
+      const events = new Recorder(rep)
+      const server = zmesh.curveKeyPair()
+      const req = track(new zmesh.Request({ curveServerKey: server.publicKey, curveSecretKey: zmesh.curveKeyPair().secretKey }))
+      req.connect(await bindOn(transport, rep))
+      const [error] = await events.until("handshake:error:protocol")
+      expect(error!.code).toBe("ERR_MECHANISM_MISMATCH")
+    })
+  })
+
+  describe("refused clients do not spin", () => {
+    it.each([
+      ["ZAP 400 (PLAIN, wrong password)", "400"],
+      ["ZAP 300 (silent close)", "300"],
+    ] as const)("%s: each redial waits at least reconnectInterval (100 ms)", async (_what, status) => {
+      await zapHandler(() => status)
+      const rep = track(new zmesh.Reply({ plainServer: true }))
+      const req = track(new zmesh.Request({ plainUsername: "admin", plainPassword: "x", reconnectInterval: 100 }))
+      const events = new Recorder(req)
+      req.connect(await bindOn(transport, rep))
+      const retries = await events.until("connect:retry", 4)
+      const connects = await events.until("connect", 5)
+      for (const retry of retries) expect(retry.interval).toBeGreaterThanOrEqual(100)
+      for (let i = 0; i < 4; i++) {
+        // 10 ms of slack: libuv measures timers from the loop time cached at the start of the tick.
+        expect(connects[i + 1]!.at - retries[i]!.at).toBeGreaterThanOrEqual(retries[i]!.interval! - 10)
+      }
+      const perSecond = (connects.length - 1) / ((connects.at(-1)!.at - connects[0]!.at) / 1000)
+      expect(perSecond).toBeLessThan(15)
+      expect(events.of("handshake")).toEqual([])
+    })
+  })
+})
+
+describe("inproc carries no security (as in libzmq)", () => {
+  it("CURVE-configured sockets still exchange messages over inproc", async () => {
+    const server = zmesh.curveKeyPair()
+    const client = zmesh.curveKeyPair()
+    const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+    const req = track(
+      new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
+    )
+    const address = inprocEndpoint()
+    await rep.bind(address)
+    req.connect(address)
+    await roundTrip(req, rep)
+  })
+
+  it("even a CURVE server and a client whose keys do not match talk over inproc", async () => {
+    const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: zmesh.curveKeyPair().secretKey }))
+    const req = track(new zmesh.Request({ curveServerKey: zmesh.curveKeyPair().publicKey, curveSecretKey: zmesh.curveKeyPair().secretKey }))
+    const address = inprocEndpoint()
+    await rep.bind(address)
+    req.connect(address)
+    await roundTrip(req, rep)
+  })
+})
+
+// ---- options -------------------------------------------------------------------------
+
+describe("securityMechanism (ZMQ_MECHANISM)", () => {
+  const key = () => zmesh.curveKeyPair()
+  it.each([
+    ["no security option", {}, null],
+    ["curveServer", { curveServer: true, curveSecretKey: key().secretKey }, "curve"],
+    ["curveServerKey (a CURVE client)", { curveServerKey: key().publicKey }, "curve"],
+    // libzmq's set_curve_key switches ZMQ_MECHANISM to CURVE for any CURVE key.
+    ["curveSecretKey alone", { curveSecretKey: key().secretKey }, "curve"],
+    ["curvePublicKey alone", { curvePublicKey: key().publicKey }, "curve"],
+    ["plainServer", { plainServer: true }, "plain"],
+    ["plainUsername", { plainUsername: "admin" }, "plain"],
+    ["plainPassword", { plainPassword: "secret" }, "plain"],
+    ["curveServer: false", { curveServer: false }, null],
+    ["plainServer: false", { plainServer: false }, null],
+    ["a CURVE role and a PLAIN role", { plainUsername: "admin", curveServerKey: key().publicKey }, "curve"],
+  ] as Array<[string, zmesh.SocketOptionValues | object, string | null]>)("%s -> %s", (_what, options, expected) => {
+    const socket = track(new zmesh.Dealer(options))
+    expect(socket.securityMechanism).toBe(expected)
+  })
+
+  it("follows options set after construction", () => {
+    const socket = track(new zmesh.Dealer())
+    socket.plainServer = true
+    expect(socket.securityMechanism).toBe("plain")
+    socket.plainServer = false
+    expect(socket.securityMechanism).toBe(null)
+    socket.curveServer = true
+    expect(socket.securityMechanism).toBe("curve")
+    socket.curveServer = false
+    expect(socket.securityMechanism).toBe(null)
+  })
+
+  // zmesh used to look only at curveServer/curveServerKey, so a server that forgot curveServer: true (or a
+  // client that forgot curveServerKey) silently ran NULL, in plaintext (fixed in 37f8d41).
+  it("a socket with only curveSecretKey and curvePublicKey is CURVE, and refuses to bind or connect as a half role", async () => {
+    const pair = zmesh.curveKeyPair()
+    const socket = track(new zmesh.Router({ curveSecretKey: pair.secretKey, curvePublicKey: pair.publicKey }))
+    expect(socket.securityMechanism).toBe("curve")
+    expect(await codeOf(() => socket.bind("tcp://127.0.0.1:*"))).toBe("EINVAL")
+    expect(await codeOf(async () => socket.connect(await listeningTcp()))).toBe("EINVAL")
+    expect(socket.lastEndpoint).toBe(null)
+  })
+})
+
+describe("half-configured roles are refused with EINVAL at bind/connect", () => {
+  it.each(transports)("a curveServer without curveSecretKey cannot bind ($name), and stays unbound", async (transport) => {
+    const socket = track(new zmesh.Router({ curveServer: true }))
+    expect(await codeOf(() => socket.bind(transport.bindAddress()))).toBe("EINVAL")
+    expect(socket.lastEndpoint).toBe(null)
+  })
+
+  it("a curveServer without curveSecretKey cannot connect either", async () => {
+    const socket = track(new zmesh.Dealer({ curveServer: true }))
+    expect(await codeOf(async () => socket.connect(await listeningTcp()))).toBe("EINVAL")
+  })
+
+  it.each([
+    ["curveServerKey only", { curveServerKey: zmesh.curveKeyPair().publicKey }],
+    ["curveServerKey and curvePublicKey, no curveSecretKey", { curveServerKey: zmesh.curveKeyPair().publicKey, curvePublicKey: zmesh.curveKeyPair().publicKey }],
+  ])("a client with %s cannot connect (tcp, ipc) or bind", async (_what, options) => {
+    const socket = track(new zmesh.Dealer(options))
+    const tcp = await listeningTcp()
+    expect(await codeOf(() => socket.connect(tcp))).toBe("EINVAL")
+    expect(await codeOf(() => socket.connect(ipcEndpoint()))).toBe("EINVAL")
+    expect(await codeOf(() => socket.bind("tcp://127.0.0.1:*"))).toBe("EINVAL")
+  })
+
+  it("a client with curveServerKey and curveSecretKey but no curvePublicKey is whole (the public key is derived)", async () => {
+    const server = zmesh.curveKeyPair()
+    const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+    const req = track(new zmesh.Request({ curveServerKey: server.publicKey, curveSecretKey: zmesh.curveKeyPair().secretKey }))
+    req.connect(await bindOn(transports[0]!, rep))
+    await roundTrip(req, rep)
+  })
+})
+
+describe("CURVE keys: 32 raw bytes or 40 Z85 characters", () => {
+  const pair = zmesh.curveKeyPair()
+
+  it.each([
+    ["40 Z85 characters", pair.secretKey],
+    ["a 32-byte Buffer", zmesh.z85Decode(pair.secretKey)],
+    ["a 32-byte Uint8Array", new Uint8Array(zmesh.z85Decode(pair.secretKey))],
+  ] as Array<[string, string | Uint8Array]>)("accepts %s in the constructor and as a property", (_what, value) => {
+    const socket = track(new zmesh.Dealer({ curveSecretKey: value, curvePublicKey: value, curveServerKey: value }))
+    socket.curveSecretKey = value
+    socket.curvePublicKey = value
+    socket.curveServerKey = value
+    expect(socket.securityMechanism).toBe("curve")
+  })
+
+  it.each([
+    ["31 bytes", Buffer.alloc(31)],
+    ["33 bytes", Buffer.alloc(33)],
+    ["39 characters", pair.secretKey.slice(1)],
+    ["41 characters", `${pair.secretKey}0`],
+    ["the empty string", ""],
+    ["a number", 42],
+    ["an array of 32 numbers", Array.from({ length: 32 }, () => 1)],
+  ] as Array<[string, unknown]>)("refuses %s with EINVAL, in the constructor and as a property", async (_what, value) => {
+    for (const name of ["curveSecretKey", "curvePublicKey", "curveServerKey"] as const) {
+      expect(await codeOf(() => new zmesh.Dealer({ [name]: value as string }))).toBe("EINVAL")
+      const socket = track(new zmesh.Dealer())
+      expect(await codeOf(() => (socket[name] = value as string))).toBe("EINVAL")
+      expect(socket[name]).toBe(null)
+    }
+  })
+
+  // zmesh used to check only the length and let a bad key fail later, at bind/connect (fixed in 37f8d41).
+  it.each([
+    ["a character outside the alphabet", "~".repeat(40)],
+    ["a group above 2^32 - 1", "#".repeat(40)],
+  ])("refuses 40 characters that are not Z85 (%s) with EINVAL when the option is set, as libzmq does", async (_what, value) => {
+    for (const name of ["curveSecretKey", "curvePublicKey", "curveServerKey"] as const) {
+      expect(await codeOf(() => new zmesh.Dealer({ [name]: value }))).toBe("EINVAL")
+      const socket = track(new zmesh.Dealer())
+      expect(await codeOf(() => (socket[name] = value))).toBe("EINVAL")
+      expect(socket[name]).toBe(null)
+    }
+  })
+})
+
+describe("curveKeyPair()", () => {
+  it("returns two 40-character Z85 keys; the decoded public key is the X25519 public key of the decoded secret", () => {
+    const { publicKey, secretKey } = zmesh.curveKeyPair()
+    expect(publicKey).toMatch(/^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/)
+    expect(secretKey).toMatch(/^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/)
+    expect(publicKeyOf(zmesh.z85Decode(secretKey)).equals(zmesh.z85Decode(publicKey))).toBe(true)
+  })
+
+  it("returns a fresh pair on every call", () => {
+    const keys = new Set(Array.from({ length: 20 }, () => zmesh.curveKeyPair().secretKey))
+    expect(keys.size).toBe(20)
+  })
+
+  it.each(transports)("its keys make a working CURVE connection over $name", async (transport) => {
+    const server = zmesh.curveKeyPair()
+    const client = zmesh.curveKeyPair()
+    const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey }))
+    const req = track(
+      new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
+    )
+    req.connect(await bindOn(transport, rep))
+    await roundTrip(req, rep)
+  })
+})
