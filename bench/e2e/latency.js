@@ -17,10 +17,17 @@
  * A cell's figure is the median over its timed rounds of each. The ratio is
  * zeromq / zmesh, so above 1 means zmesh answers faster.
  *
+ * For tcp and ipc a third pair, "node:net floor", does the same with no ZMTP:
+ * a plain node:net server (setNoDelay) that writes each chunk back, and the
+ * same client loop sending the bytes of one ZMTP frame (18 for 16 B). Its
+ * median is what two processes waking each other costs on this machine;
+ * zmesh's median minus it is zmesh's own overhead.
+ *
  * Children exit on their own after closing their socket; the parent kills any
  * child that outlives a timeout, a failure, SIGINT/SIGTERM or its own exit,
  * and removes its ipc directory.
  */
+import net from "node:net"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import {
@@ -35,8 +42,12 @@ const FILL = 0x5a
 /** Round trips per timed round (a tenth with --quick). */
 const COUNT = 10_000
 
+/** The libraries plus "net", the node:net floor (tcp and ipc only). */
+const KINDS = /** @type {const} */ ([...LIBS, "net"])
+const FLOOR = "node:net floor"
+
 /**
- * @typedef {import("./lib.js").Lib} Lib
+ * @typedef {import("./lib.js").Lib | "net"} Lib
  * @typedef {import("./lib.js").Child} Child
  * @typedef {"tcp" | "ipc" | "inproc"} Transport
  * @typedef {{ role: "server" | "client" | "both", lib: Lib, address: string, size: number, rounds: number[] }} ChildSpec
@@ -50,6 +61,10 @@ const COUNT = 10_000
 /** @param {ChildSpec} spec */
 async function child(spec) {
   const io = childIO()
+  if (spec.lib === "net") {
+    await (spec.role === "client" ? client(netRequest(spec.address), spec, io) : netEcho(spec, io))
+    return io.done()
+  }
   const lib = await loadLib(spec.lib)
   if (spec.role === "client") {
     const req = new lib.Request()
@@ -121,12 +136,62 @@ async function client(req, spec, io) {
   req.close()
 }
 
+/** `tcp://host:port` or `ipc://path` as node:net listen/connect options (port "*" = any). */
+function netOptions(/** @type {string} */ address) {
+  const tcp = /^tcp:\/\/(.+):(\d+|\*)$/.exec(address)
+  return tcp === null ? { path: address.slice("ipc://".length) } : { host: tcp[1], port: tcp[2] === "*" ? 0 : Number(tcp[2]) }
+}
+
+/**
+ * The floor's server: writes every chunk straight back, answers "status" with
+ * the frames echoed, and closes on "stop" (the client's socket ends too).
+ * @param {ChildSpec} spec @param {import("./lib.js").ChildIO} io
+ */
+async function netEcho(spec, io) {
+  let bytes = 0
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true)
+    sock.on("data", (chunk) => {
+      bytes += chunk.length
+      sock.write(chunk)
+    })
+  })
+  await new Promise((resolve) => server.listen(netOptions(spec.address), () => resolve(undefined)))
+  const bound = server.address()
+  io.post({ type: "ready", endpoint: typeof bound === "string" || bound === null ? spec.address : `tcp://127.0.0.1:${bound.port}` })
+  process.on("message", (/** @type {import("./lib.js").Msg} */ m) => {
+    if (m.type === "status") io.post({ type: "status", answered: Math.floor(bytes / spec.size) })
+  })
+  await io.inbox.next("stop")
+  server.close()
+}
+
+/** The floor's client: just enough of a REQ socket for `client()`, one reply per chunk. */
+function netRequest(/** @type {string} */ address) {
+  const sock = net.connect(netOptions(address))
+  sock.setNoDelay(true)
+  /** @type {((reply: Buffer[]) => void) | undefined} */
+  let waiting
+  sock.on("data", (chunk) => waiting?.([chunk]))
+  return {
+    send: (/** @type {Buffer} */ msg) => void sock.write(msg),
+    receive: () => new Promise((resolve) => (waiting = resolve)),
+    close: () => sock.end(),
+  }
+}
+
+/** Bytes on the wire for one ZMTP frame of `size`: flags, a 1- or 8-byte length, the body. */
+function frameSize(/** @type {number} */ size) {
+  return size + (size <= 255 ? 2 : 9)
+}
+
 // ---- parent ----------------------------------------------------------------
 
 async function main() {
   const { values: flags } = parseArgs({
     options: {
       ...commonOptions,
+      libs: { type: "string", default: KINDS.join(",") },
       sizes: { type: "string", default: "16" },
       transports: { type: "string", default: "tcp,ipc" },
       count: { type: "string" },
@@ -135,7 +200,7 @@ async function main() {
   if (flags.help) return void console.log(usage())
   const sizes = list(flags.sizes).map((s) => parseSize(s, fail))
   const transports = pick(flags.transports, TRANSPORTS, "transport", fail)
-  const libs = pick(flags.libs, LIBS, "library", fail)
+  const libs = pick(flags.libs, KINDS, "library", fail)
   const reps = positiveInt(flags.reps, "--reps", fail)
   const timeoutMs = positiveInt(flags.timeout, "--timeout", fail) * 1000
   const count = flags.count === undefined ? (flags.quick ? COUNT / 10 : COUNT) : positiveInt(flags.count, "--count", fail)
@@ -150,6 +215,7 @@ async function main() {
   for (const transport of transports) {
     for (const size of sizes) {
       for (const lib of libs) {
+        if (lib === "net" && transport === "inproc") continue
         const result = await runCell({ lib, transport, size, count, reps, timeoutMs, tmp })
         results.push(result)
         log(progressLine(result))
@@ -163,7 +229,9 @@ async function main() {
   } else {
     console.log(header)
     console.log()
-    console.log(resultTable(results, transports, sizes))
+    console.log(resultTable(results, transports, sizes, libs))
+    console.log()
+    console.log(comparisonTable(results, transports, sizes))
     const notes = []
     for (const transport of transports) {
       for (const size of sizes) {
@@ -190,6 +258,8 @@ async function runCell({ lib, transport, size, count, reps, timeoutMs, tmp }) {
   const rounds = [Math.max(1, Math.ceil(count / 2)), ...Array(reps).fill(count)]
   const address = bindAddress(transport, tmp, `rep-${lib}-${size}`)
   const base = { lib, transport, size, count }
+  const name = lib === "net" ? FLOOR : lib
+  const wire = lib === "net" ? frameSize(size) : size
   /** @type {Child[]} */
   const group = []
   try {
@@ -199,10 +269,10 @@ async function runCell({ lib, transport, size, count, reps, timeoutMs, tmp }) {
       group.push(server)
       await server.next("ready", timeoutMs)
     } else {
-      server = startChild(SELF, { role: "server", lib, address, size, rounds }, `${lib} REP server`)
+      server = startChild(SELF, { role: "server", lib, address, size: wire, rounds }, `${name} server`)
       group.push(server)
       const { endpoint } = await server.next("ready", timeoutMs)
-      client = startChild(SELF, { role: "client", lib, address: endpoint, size, rounds }, `${lib} REQ client`)
+      client = startChild(SELF, { role: "client", lib, address: endpoint, size: wire, rounds }, `${name} client`)
       group.push(client)
     }
     /** @type {Round[]} */
@@ -249,7 +319,7 @@ function micros(us) {
 
 /** @param {Result} r */
 function progressLine(r) {
-  const what = `${r.transport.padEnd(6)} ${sizeName(r.size).padStart(6)} ${r.lib.padEnd(6)} x${r.count}`
+  const what = `${r.transport.padEnd(6)} ${sizeName(r.size).padStart(6)} ${(r.lib === "net" ? FLOOR : r.lib).padEnd(14)} x${r.count}`
   if (r.error !== undefined && r.rounds === undefined) return `${what}: FAILED: ${r.error}`
   const rounds = r.rounds ?? []
   let line = `${what}: median ${micros(r.median ?? 0)} us, p99 ${micros(r.p99 ?? 0)} us  ` +
@@ -259,24 +329,41 @@ function progressLine(r) {
   return line
 }
 
-/** @param {Result[]} results @param {Transport[]} transports @param {number[]} sizes */
-function resultTable(results, transports, sizes) {
-  /** @type {string[][]} */
-  const rows = [["transport", "size", "zmesh median µs", "zmesh p99 µs", "zeromq median µs", "zeromq p99 µs", "zeromq/zmesh median", "zeromq/zmesh p99", "spread zmesh/zeromq"]]
+/** One row per library and cell. @param {Result[]} results @param {Transport[]} transports @param {number[]} sizes @param {Lib[]} libs */
+function resultTable(results, transports, sizes, libs) {
+  const rows = [["transport", "size", "library", "median µs", "p99 µs", "spread of medians"]]
   for (const transport of transports) {
     for (const size of sizes) {
-      const mine = results.find((r) => r.lib === "zmesh" && r.transport === transport && r.size === size)
-      const theirs = results.find((r) => r.lib === "zeromq" && r.transport === transport && r.size === size)
-      const cols = (/** @type {Result | undefined} */ r) =>
-        r?.median === undefined || r.p99 === undefined ? [r === undefined ? "-" : "FAILED", "-"] : [micros(r.median), micros(r.p99)]
-      const medians = (/** @type {Result | undefined} */ r) => (r?.median === undefined ? "-" : spread(r.rounds?.map((x) => x.median)))
-      rows.push([
-        transport, sizeName(size), ...cols(mine), ...cols(theirs),
-        ratio(theirs?.median, mine?.median), ratio(theirs?.p99, mine?.p99), `${medians(mine)} / ${medians(theirs)}`,
-      ])
+      for (const r of libs.map((lib) => find(results, lib, transport, size))) {
+        if (r === undefined) continue
+        const ok = r.median !== undefined && r.p99 !== undefined
+        rows.push([
+          transport, sizeName(size), r.lib === "net" ? FLOOR : r.lib,
+          ok ? micros(r.median ?? 0) : "FAILED", ok ? micros(r.p99 ?? 0) : "-", ok ? spread(r.rounds?.map((x) => x.median)) : "-",
+        ])
+      }
+    }
+  }
+  return table(rows, 3)
+}
+
+/** Per cell: zeromq / zmesh, and each library's median minus the floor's. @param {Result[]} results @param {Transport[]} transports @param {number[]} sizes */
+function comparisonTable(results, transports, sizes) {
+  const rows = [["transport", "size", "zeromq/zmesh median", "zeromq/zmesh p99", "zmesh overhead over raw node:net, µs", "zeromq overhead over raw node:net, µs"]]
+  for (const transport of transports) {
+    for (const size of sizes) {
+      const [mine, theirs, floor] = KINDS.map((lib) => find(results, lib, transport, size))
+      const over = (/** @type {Result | undefined} */ r) =>
+        r?.median === undefined || floor?.median === undefined ? "-" : micros(r.median - floor.median)
+      rows.push([transport, sizeName(size), ratio(theirs?.median, mine?.median), ratio(theirs?.p99, mine?.p99), over(mine), over(theirs)])
     }
   }
   return table(rows, 2)
+}
+
+/** @param {Result[]} results @param {Lib} lib @param {Transport} transport @param {number} size */
+function find(results, lib, transport, size) {
+  return results.find((r) => r.lib === lib && r.transport === transport && r.size === size)
 }
 
 const fail = failer("latency", usage)
@@ -288,7 +375,8 @@ function usage() {
   --sizes LIST         message sizes, e.g. 16,1k (default 16); k = KiB, m = MiB
   --transports LIST    tcp,ipc (default) or inproc (both sockets in one child process)
   --count N            round trips per timed round (warm-up: half of it)
-${commonUsage}`
+${commonUsage}
+                       (here also "net", the node:net floor; default zmesh,zeromq,net)`
 }
 
 // Last, so that every declaration above is initialised before either role runs.
