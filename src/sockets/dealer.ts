@@ -3,7 +3,8 @@ import { type SocketOptionValues, defineOptions } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
+import { Socket } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 
 export interface DealerOptionValues {
   /** ZMQ_PROBE_ROUTER: send an empty message to each new peer, so a ROUTER learns of us. */

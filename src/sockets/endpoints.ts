@@ -1,107 +1,47 @@
 /**
- * A socket's endpoints and connections: binding and dialing over tcp, ipc
- * and inproc, the engine and pipe of each connection, reconnects, and the
- * linger rules of close, unbind and disconnect.
+ * A socket's endpoints and connections: binding and dialing over tcp and ipc
+ * (inproc in inproc-links.ts), the engine and pipe of each connection,
+ * reconnects, and the linger rules of close, unbind and disconnect.
  */
 import type net from "node:net"
 import { ZmeshError, error } from "../errors.js"
-import type { Event } from "../events.js"
-import type { SocketOptionValues } from "../options.js"
-import { InprocEngine } from "../routing/inproc-engine.js"
-import { Pipe, type PipeEngine, type PipeOwner } from "../routing/pipe.js"
+import { Pipe, type PipeEngine } from "../routing/pipe.js"
 import { Connector } from "../transport/connector.js"
 import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
-import { bindInproc, connectInproc, isInprocBound } from "../transport/inproc.js"
+import { isInprocBound } from "../transport/inproc.js"
 import { type Listener, listen } from "../transport/listener.js"
 import { StreamEngine } from "../transport/stream-engine.js"
-import type { ZapReply, ZapRequest } from "../zmtp/zap.js"
-import { ZAP_ENDPOINT } from "../zmtp/zap.js"
+import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
+import { ZAP_ENDPOINT, type ZapReply, type ZapRequest } from "../zmtp/zap.js"
+import { InprocLinks } from "./inproc-links.js"
+import type { Bound, Dial, Dialer, EndpointHost, Link, LinkEngine } from "./links.js"
 import { createMechanism } from "./security.js"
 import type { ZapClient } from "./zap-client.js"
-import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
-import { type SocketType, isCompatible, sendsIdentity } from "../zmtp/socket-type.js"
-
-/** What the endpoints need of their socket. */
-export interface EndpointHost extends PipeOwner {
-  readonly socketType: SocketType
-  readonly options: SocketOptionValues
-  readonly closed: boolean
-  emit(event: Event): void
-  /** A new pipe; false refuses it. */
-  attach(pipe: Pipe, peer: PeerInfo | undefined): boolean
-  /** A handshake completed on the pipe; false refuses the connection. */
-  ready(pipe: Pipe, peer: PeerInfo): boolean
-  detach(pipe: Pipe): void
-  command(pipe: Pipe, name: string, data: Buffer): void
-}
-
-/** The engine of a connection: a ZMTP stream or one end of an inproc pair. */
-interface LinkEngine {
-  readonly isClosed: boolean
-  /** Flushes, then closes once everything is out. */
-  end(): void
-  destroy(failure?: SessionFailure): void
-}
-
-/** One connection: its engine and, once the handshake is done, its pipe. */
-interface Link {
-  readonly address: string
-  readonly inproc: boolean
-  engine: LinkEngine | undefined
-  pipe: Pipe | undefined
-  /** Set for connections we dialed. */
-  readonly dial: Dial | undefined
-  /** Set for connections we accepted. */
-  readonly bound: Bound | undefined
-}
-
-/** Dials one endpoint and redials it after a loss. */
-interface Dialer {
-  start(): void
-  stop(): void
-  reconnect(): void
-  resetBackoff(): void
-}
-
-interface Dial {
-  readonly address: string
-  readonly connectRoutingId: Buffer | undefined
-  dialer: Dialer
-  /** Exists from connect() on unless `immediate`, and survives reconnects. */
-  pipe: Pipe | undefined
-  link: Link | undefined
-  stopped: boolean
-  lingerTimer: NodeJS.Timeout | undefined
-}
-
-interface Bound {
-  readonly address: string
-  readonly listener: Listener
-  readonly links: Set<Link>
-}
-
-/** An inproc connect waiting for, or reaching, a binder. */
-interface InprocRequest {
-  readonly endpoints: Endpoints
-  readonly dial: Dial
-}
 
 export class Endpoints {
   /** ZMQ_LAST_ENDPOINT. */
   lastEndpoint: string | null = null
-  private readonly host: EndpointHost
+  readonly host: EndpointHost
   private readonly bounds = new Map<string, Bound>()
   private readonly dials = new Map<string, Dial[]>()
   private readonly links = new Set<Link>()
   private zapClient: Promise<ZapClient> | undefined
+  private readonly inproc: InprocLinks
 
   constructor(host: EndpointHost) {
     this.host = host
+    this.inproc = new InprocLinks({
+      host,
+      record: (address, entry) => this.record(address, entry),
+      track: (link) => this.links.add(link),
+      linkReady: (link, engine, peer) => this.linkReady(link, engine, peer),
+      linkClosed: (link, failure) => this.linkClosed(link, failure),
+    })
   }
 
   async bind(address: string): Promise<void> {
     const endpoint = parse(address, true)
-    if (endpoint.transport === "inproc") return this.bindInproc(endpoint.name, address)
+    if (endpoint.transport === "inproc") return this.inproc.bind(endpoint.name, address)
     createMechanism(this.host.options) // a half-configured CURVE or PLAIN role fails here, not per connection
     const bound: { value?: Bound } = {}
     let listener: Listener
@@ -150,7 +90,7 @@ export class Endpoints {
       lingerTimer: undefined,
       dialer: undefined as unknown as Dialer,
     }
-    dial.dialer = endpoint.transport === "inproc" ? this.inprocDialer(endpoint.name, dial) : this.streamDialer(endpoint, dial)
+    dial.dialer = endpoint.transport === "inproc" ? this.inproc.dialer(endpoint.name, dial) : this.streamDialer(endpoint, dial)
     if (!this.host.options.immediate) {
       const pipe = this.createPipe(address, connectRoutingId)
       if (this.host.attach(pipe, undefined)) dial.pipe = pipe
@@ -261,74 +201,6 @@ export class Endpoints {
     this.zapClient ??= import("./zap-client.js").then(({ ZapClient }) => new ZapClient())
     const client = await this.zapClient
     return this.host.closed ? undefined : client.request(request)
-  }
-
-  // ---- inproc -----------------------------------------------------------------
-
-  private bindInproc(name: string, address: string): void {
-    let unbind = () => undefined as void
-    const entry: Bound = { address, listener: { endpoint: address, close: async () => unbind() }, links: new Set() }
-    try {
-      // Connects already waiting for the name are paired at once, so the entry must exist first.
-      unbind = bindInproc(name, (request) => this.acceptInproc(request as InprocRequest, entry))
-    } catch (err) {
-      this.host.emit({ type: "bind:error", address, error: err as ZmeshError })
-      throw err
-    }
-    this.record(address, entry)
-  }
-
-  private inprocDialer(name: string, dial: Dial): Dialer {
-    let withdraw: (() => void) | undefined
-    const request: InprocRequest = { endpoints: this, dial }
-    const start = () => {
-      if (!dial.stopped) withdraw = connectInproc(name, request)
-    }
-    return {
-      start,
-      // The binder went away: wait for the name to be bound again.
-      reconnect: start,
-      stop: () => withdraw?.(),
-      resetBackoff: () => undefined,
-    }
-  }
-
-  /** Pairs a connecting socket's dial with this bound socket. */
-  private acceptInproc(request: InprocRequest, bound: Bound): void {
-    const dialer = request.endpoints
-    // A dialer that closed with output still queued (linger) is paired too, so the output is delivered.
-    if (this.host.closed) return
-    if (!isCompatible(this.host.socketType, dialer.host.socketType)) {
-      const failure = error("ERR_SOCKET_TYPE", `socket type ${this.host.socketType} cannot talk to a ${dialer.host.socketType} peer`)
-      this.host.emit({ type: "handshake:error:protocol", address: bound.address, error: failure })
-      dialer.host.emit({ type: "handshake:error:protocol", address: request.dial.address, error: failure })
-      return
-    }
-    const [ours, theirs] = InprocEngine.pair()
-    const accepted = this.inprocLink(ours, bound.address, undefined, bound)
-    bound.links.add(accepted)
-    const dialed = dialer.inprocLink(theirs, request.dial.address, request.dial, undefined)
-    request.dial.link = dialed
-    const okHere = this.linkReady(accepted, ours, peerOf(dialer.host))
-    const okThere = dialer.linkReady(dialed, theirs, peerOf(this.host))
-    if (!okHere || !okThere) {
-      ours.destroy()
-      return
-    }
-    ours.open()
-    theirs.open()
-  }
-
-  private inprocLink(engine: InprocEngine, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
-    const link: Link = { address, inproc: true, engine, pipe: undefined, dial, bound }
-    this.links.add(link)
-    engine.handler = {
-      message: (frames) => link.pipe!.deliver(frames),
-      command: (name, data) => this.host.command(link.pipe!, name, data),
-      drained: () => link.pipe?.flush(),
-      closed: () => this.linkClosed(link, undefined),
-    }
-    return link
   }
 
   // ---- connection lifecycle ---------------------------------------------------------
@@ -462,15 +334,4 @@ export class Endpoints {
 function parse(address: string, forBind: boolean): Endpoint {
   if (typeof address !== "string") throw error("EINVAL", `endpoint must be a string, not ${typeof address}`)
   return parseEndpoint(address, forBind)
-}
-
-/** What an inproc peer would have said in its READY. */
-function peerOf(host: EndpointHost): PeerInfo {
-  const id = host.options.routingId
-  return {
-    socketType: host.socketType,
-    routingId: sendsIdentity(host.socketType) && id !== null ? Buffer.from(id) : Buffer.alloc(0),
-    minor: 1,
-    metadata: new Map(),
-  }
 }

@@ -2,7 +2,8 @@
 import type { Message, Pipe } from "../routing/pipe.js"
 import type { SocketOptionValues } from "../options.js"
 import type { PeerInfo } from "../zmtp/session.js"
-import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
+import { Socket } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 
 /**
  * Talks to exactly one other {@link Pair}; sends wait while the peer is full

@@ -4,19 +4,8 @@
  * ROUTER/DEALER brokers and queues.
  */
 import { error } from "../errors.js"
-import type { MessageLike } from "../message.js"
-import type { Message } from "../routing/pipe.js"
+import type { Readable, Writable } from "./capabilities.js"
 import type { Socket } from "./socket-base.js"
-
-/** A socket that can receive. */
-export interface Readable {
-  receive(): Promise<Message>
-}
-
-/** A socket that can send. */
-export interface Writable {
-  send(message: MessageLike | readonly MessageLike[]): Promise<void>
-}
 
 type Duplex = Socket & Readable & Writable
 

@@ -1,7 +1,7 @@
 /** PUB (RFC 29): fan-out to matching subscribers; a full subscriber misses messages, the others do not wait. */
 import type { MessageLike } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
-import { allow, type Writable } from "./socket-base.js"
+import { allow, type Writable } from "./capabilities.js"
 import { PublisherBase } from "./pub-base.js"
 
 export interface PublisherOptionValues {

@@ -2,7 +2,8 @@
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
-import { type ConflateOptionValues, Socket, allow, type Readable } from "./socket-base.js"
+import { type ConflateOptionValues, Socket } from "./socket-base.js"
+import { allow, type Readable } from "./capabilities.js"
 
 /**
  * Receives messages fair-queued from its {@link Push} peers.

@@ -2,7 +2,8 @@
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
-import { type ConflateOptionValues, Socket, allow, type Writable } from "./socket-base.js"
+import { type ConflateOptionValues, Socket } from "./socket-base.js"
+import { allow, type Writable } from "./capabilities.js"
 
 /**
  * Sends messages round-robin to its {@link Pull} peers.

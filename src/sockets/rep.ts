@@ -7,7 +7,8 @@ import { error } from "../errors.js"
 import type { SocketOptionValues } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
+import { Socket } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 
 /**
  * A synchronous server: receive a request, send its reply, repeat.

@@ -9,7 +9,8 @@ import { type SocketOptionValues, defineOptions } from "../options.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { probe } from "./dealer.js"
-import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
+import { Socket } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 
 export interface RequestOptionValues {
   /** ZMQ_REQ_CORRELATE: prefix each request with a 4-byte id and drop replies that do not carry it. */

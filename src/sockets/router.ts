@@ -11,7 +11,8 @@ import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import { probe } from "./dealer.js"
-import { Socket, allow, type Readable, type Writable } from "./socket-base.js"
+import { Socket } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 
 export interface RouterOptionValues {
   /** ZMQ_ROUTER_MANDATORY: sending to an unknown peer rejects with EHOSTUNREACH, and to a full one waits, instead of dropping. */

@@ -11,6 +11,7 @@ import type { Message, Pipe, PipeOwner } from "../routing/pipe.js"
 import { Queue } from "../routing/queue.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
+import { grantCapabilities } from "./capabilities.js"
 import { Endpoints } from "./endpoints.js"
 import { type SecurityMechanism, securityOf } from "./security.js"
 
@@ -34,61 +35,6 @@ interface ReceiveWaiter {
 
 const RESOLVED = Promise.resolve()
 
-/** A socket that sends. `send()` calls complete in call order; `trySend()` sends only if it can now. */
-export interface Writable<M = MessageLike | readonly MessageLike[]> {
-  /** Sends a message: one part, or an array of parts. Waits while the socket cannot take it. */
-  send(message: M): Promise<void>
-  /** Sends only if that can be done now; returns false, queueing nothing, otherwise. */
-  trySend(message: M): boolean
-}
-
-/** A socket that receives, by `receive()` or async iteration (which ends when the socket closes). */
-export interface Readable {
-  /** The next message, as an array of its parts. */
-  receive(): Promise<Message>
-  [Symbol.asyncIterator](): AsyncIterator<Message, undefined>
-}
-
-/** Reaches the protected send and receive of a socket, for `allow()`. Set by Socket's static block. */
-let capability: {
-  send(socket: Socket, message: MessageLike | readonly MessageLike[]): Promise<void>
-  trySend(socket: Socket, message: MessageLike | readonly MessageLike[]): boolean
-  receive(socket: Socket): Promise<Message>
-  iterate(socket: Socket): AsyncIterator<Message, undefined>
-}
-
-/**
- * Gives a socket type the methods of its capabilities, as zeromq.js's
- * allowMethods does; its interface declares them (`interface Push extends Writable {}`),
- * so `pub.receive()` is a compile error.
- */
-export function allow(prototype: Socket, ...capabilities: Array<"read" | "write">): void {
-  if (capabilities.includes("write")) {
-    Object.defineProperties(prototype, {
-      send: method(function (this: Socket, message: MessageLike | readonly MessageLike[]) {
-        return capability.send(this, message)
-      }),
-      trySend: method(function (this: Socket, message: MessageLike | readonly MessageLike[]) {
-        return capability.trySend(this, message)
-      }),
-    })
-  }
-  if (capabilities.includes("read")) {
-    Object.defineProperties(prototype, {
-      receive: method(function (this: Socket) {
-        return capability.receive(this)
-      }),
-      [Symbol.asyncIterator]: method(function (this: Socket) {
-        return capability.iterate(this)
-      }),
-    })
-  }
-}
-
-function method(value: (...args: never[]) => unknown): PropertyDescriptor {
-  return { value, writable: true, configurable: true, enumerable: false }
-}
-
 export interface Socket extends SocketOptionValues {}
 
 /** The ZMQ_CONFLATE option of the socket types libzmq allows it on. */
@@ -111,12 +57,12 @@ export abstract class Socket implements PipeOwner {
   protected congested = false
 
   static {
-    capability = {
+    grantCapabilities({
       send: (socket, message) => socket.sendMessage(message),
       trySend: (socket, message) => socket.trySendMessage(message),
       receive: (socket) => socket.receiveMessage(),
       iterate: (socket) => socket.iterate(),
-    }
+    })
   }
 
   protected constructor(type: SocketType, options: object | undefined, extraDefaults: object = {}) {

@@ -3,7 +3,8 @@ import { toFrame } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
 import type { Message } from "../routing/pipe.js"
 import { subscriptionFrame } from "../zmtp/command.js"
-import { type ConflateOptionValues, allow, type Readable } from "./socket-base.js"
+import type { ConflateOptionValues } from "./socket-base.js"
+import { allow, type Readable } from "./capabilities.js"
 import { SubscriberBase } from "./sub-base.js"
 
 /**

@@ -6,7 +6,7 @@
 import { toFrame, type MessageLike } from "../message.js"
 import { type SocketOptionValues, defineOptions } from "../options.js"
 import type { Pipe } from "../routing/pipe.js"
-import { allow, type Readable, type Writable } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 import { PublisherBase, type Verbosity } from "./pub-base.js"
 
 export interface XPublisherOptionValues {

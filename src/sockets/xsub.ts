@@ -4,7 +4,7 @@
  */
 import type { SocketOptionValues } from "../options.js"
 import type { Message } from "../routing/pipe.js"
-import { allow, type Readable, type Writable } from "./socket-base.js"
+import { allow, type Readable, type Writable } from "./capabilities.js"
 import { SubscriberBase } from "./sub-base.js"
 
 /**
