@@ -35,3 +35,13 @@ export function inprocEndpoint(): string {
 
 /** tcp, ipc and inproc, for behaviours every transport must share. */
 export const allTransports: readonly TransportCase[] = [...transports, { name: "inproc", bindAddress: inprocEndpoint }]
+
+/** Binds `socket` (zmesh or zeromq) on the transport and returns the endpoint it got. */
+export async function bindOn(
+  transport: TransportCase,
+  socket: { bind(address: string): Promise<void>; readonly lastEndpoint: string | null },
+): Promise<string> {
+  await socket.bind(transport.bindAddress())
+  if (socket.lastEndpoint === null) throw new Error("bind left lastEndpoint null")
+  return socket.lastEndpoint
+}

@@ -9,10 +9,13 @@
  */
 import net from "node:net"
 import * as zmq from "zeromq"
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import * as zmesh from "../../src/index.js"
-import { cleanupIpc, transports, type TransportCase } from "../helpers/endpoints.js"
+import { bindOn, cleanupIpc, transports } from "../helpers/endpoints.js"
+import { hex } from "../helpers/feed.js"
+import { bindZapHandler, checkPassword, expectPacedRedials, fileZapHandler, Recorder, type Verdict, type ZapRequest } from "../helpers/security.js"
 import { closeAll } from "../helpers/sockets.js"
+import { greeting } from "./raw-peer.js"
 
 type Library = "zmesh" | "libzmq"
 
@@ -55,169 +58,23 @@ function open(library: Library, kind: "REQ" | "REP", options: PlainOptions = {})
   return socket
 }
 
-async function bindOn(transport: TransportCase, socket: Peer): Promise<string> {
-  await socket.bind(transport.bindAddress())
-  if (socket.lastEndpoint === null) throw new Error("bind left lastEndpoint null")
-  return socket.lastEndpoint
-}
-
 const server = (library: Library) => open(library, "REP", { plainServer: true })
 const client = (library: Library, password: string, reconnectInterval = 100) =>
   open(library, "REQ", { plainUsername: "admin", plainPassword: password, reconnectInterval })
 
-// ---- events of either library ------------------------------------------------------
-
-interface Recorded {
-  readonly type: string
-  readonly at: number
-  readonly interval?: number
-  readonly code?: string
-  readonly message?: string
-}
-
-interface LooseEvent {
-  type: string
-  interval?: number
-  error?: { code?: string; message?: string }
-}
-interface LooseObserver {
-  on(type: string, listener: (event: LooseEvent) => void): unknown
-}
-
-const EVENT_TYPES = [
-  "connect",
-  "connect:retry",
-  "accept",
-  "handshake",
-  "handshake:error:protocol",
-  "handshake:error:auth",
-  "handshake:error:other",
-  "disconnect",
-]
-
-/** Records a socket's connection events (zmesh or libzmq) and waits for counts of them. */
-class Recorder {
-  readonly log: Recorded[] = []
-  private readonly waiters: Array<{ done: () => boolean; resolve: () => void }> = []
-
-  constructor(socket: Peer) {
-    const events = socket.events as LooseObserver
-    for (const type of EVENT_TYPES) {
-      events.on(type, (event) => {
-        this.log.push({
-          type,
-          at: performance.now(),
-          ...(event.interval === undefined ? {} : { interval: event.interval }),
-          ...(event.error === undefined ? {} : { code: event.error.code, message: event.error.message }),
-        })
-        for (const waiter of this.waiters.splice(0)) {
-          if (waiter.done()) waiter.resolve()
-          else this.waiters.push(waiter)
-        }
-      })
-    }
-  }
-
-  of(type: string): Recorded[] {
-    return this.log.filter((e) => e.type === type)
-  }
-
-  until(type: string, count = 1): Promise<Recorded[]> {
-    const done = () => this.of(type).length >= count
-    if (done()) return Promise.resolve(this.of(type))
-    return new Promise((resolve) => this.waiters.push({ done, resolve: () => resolve(this.of(type)) }))
-  }
-}
-
 // ---- ZAP handlers --------------------------------------------------------------------
 
-interface ZapRequest {
-  readonly version: string
-  readonly requestId: string
-  readonly domain: string
-  readonly address: string
-  readonly mechanism: string
-  readonly credentials: string[]
-}
-
-type Status = "200" | "300" | "400" | "500"
-
-/** Accepts admin/secret, refuses anything else with 400. */
-const checkPassword = (r: ZapRequest): Status => (r.credentials[0] === "admin" && r.credentials[1] === "secret" ? "200" : "400")
-
-type Verdict = (request: ZapRequest) => Status
-
-/** Answers ZAP requests on `rep` with ["1.0", requestId, status, text, userId, ""] until it closes. */
-async function serveZap(rep: Peer, verdict: () => Verdict, requests: () => ZapRequest[]): Promise<void> {
-  try {
-    for (;;) {
-      const [version, requestId, domain, address, _identity, mechanism, ...credentials] = await rep.receive()
-      const request: ZapRequest = {
-        version: String(version),
-        requestId: String(requestId),
-        domain: String(domain),
-        address: String(address),
-        mechanism: String(mechanism),
-        credentials: credentials.map(String),
-      }
-      requests().push(request)
-      const status = verdict()(request)
-      await rep.send(["1.0", requestId!, status, status === "200" ? "OK" : "refused", status === "200" ? "user" : "", ""])
-    }
-  } catch {
-    // The handler was closed.
-  }
-}
-
 /** A zmesh ZAP handler (a zmesh Reply at inproc://zeromq.zap.01) for this test; afterEach closes it. */
-async function zmeshZap(verdict: Verdict): Promise<ZapRequest[]> {
-  const rep = open("zmesh", "REP")
-  await rep.bind("inproc://zeromq.zap.01")
-  const requests: ZapRequest[] = []
-  void serveZap(rep, () => verdict, () => requests)
-  return requests
-}
+const zmeshZap = (verdict: Verdict) => bindZapHandler(open("zmesh", "REP"), verdict)
 
-/**
- * One libzmq ZAP handler (a zeromq Reply at inproc://zeromq.zap.01, in
- * libzmq's context) for the whole file: libzmq releases an inproc name
- * asynchronously once peers have connected to it, and rebinding it per test
- * raced (EADDRINUSE). Each test sets its verdict; the default accepts everyone.
- */
-const libzmq = { verdict: (() => "200") as Verdict, requests: [] as ZapRequest[], socket: undefined as zmq.Reply | undefined }
+/** libzmq's ZAP handler (a zeromq Reply in libzmq's context), one for the whole file. */
+const libzmq = fileZapHandler(() => new zmq.Reply())
 
-beforeAll(async () => {
-  const rep = new zmq.Reply()
-  libzmq.socket = rep
-  await rep.bind("inproc://zeromq.zap.01")
-  void serveZap(rep, () => libzmq.verdict, () => libzmq.requests)
-})
-
-afterAll(() => closeAll(libzmq.socket))
-
-beforeEach(() => {
-  libzmq.verdict = () => "200"
-  libzmq.requests = []
-})
-
-/** Sets the libzmq handler's verdict for this test; returns the requests it sees. */
-function libzmqZap(verdict: Verdict): ZapRequest[] {
-  libzmq.verdict = verdict
-  return libzmq.requests
-}
-
-const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex")
+/** A request with its credentials as text, to compare with user names and passwords. */
+const asText = (request: ZapRequest | undefined) => request && { ...request, credentials: request.credentials.map(String) }
 
 /** A ZMTP 3.1 greeting for PLAIN, as-server 0. */
-const PLAIN_CLIENT_GREETING = (() => {
-  const greeting = Buffer.alloc(64)
-  greeting[0] = 0xff
-  greeting[9] = 0x7f
-  greeting[10] = 3
-  greeting[11] = 1
-  greeting.write("PLAIN", 12, "latin1")
-  return greeting
-})()
+const PLAIN_CLIENT_GREETING = greeting("PLAIN")
 
 /** Writes `bytes` to a zmesh endpoint over a raw tcp/ipc socket; resolves with all it read once the peer closes. */
 function rawExchange(endpoint: string, bytes: Buffer): Promise<Buffer> {
@@ -252,7 +109,7 @@ describe.each(transports)("PLAIN and ZAP with libzmq over $name", (transport) =>
       await roundTrip(req, rep)
       expect(requests).toHaveLength(1)
       const [request] = requests
-      expect(request).toMatchObject({ version: "1.0", domain: "", mechanism: "PLAIN", credentials: ["admin", "secret"] })
+      expect(asText(request)).toMatchObject({ version: "1.0", domain: "", mechanism: "PLAIN", credentials: ["admin", "secret"] })
       expect(request!.requestId.length).toBeGreaterThan(0)
       if (transport.name === "tcp") expect(request!.address).toBe("127.0.0.1")
     })
@@ -272,7 +129,7 @@ describe.each(transports)("PLAIN and ZAP with libzmq over $name", (transport) =>
       expect(events.of("handshake")).toEqual([])
       expect(refused.of("handshake")).toEqual([])
       expect(rep.readable).toBe(false)
-      expect(requests[0]!.credentials).toEqual(["admin", "wrong"])
+      expect(requests[0]!.credentials.map(String)).toEqual(["admin", "wrong"])
     })
 
     // StreamEngine.destroy() used to drop the ERROR that PlainServer queues before failing the session
@@ -320,17 +177,17 @@ describe.each(transports)("PLAIN and ZAP with libzmq over $name", (transport) =>
 
   describe("libzmq server, libzmq ZAP handler, zmesh client", () => {
     it("the right password passes; libzmq's handler gets the zmesh client's user and password", async () => {
-      const requests = libzmqZap(checkPassword)
+      const requests = libzmq.answer(checkPassword)
       const rep = server("libzmq")
       const req = client("zmesh", "secret")
       req.connect(await bindOn(transport, rep))
       await roundTrip(req, rep)
       expect(requests).toHaveLength(1)
-      expect(requests[0]).toMatchObject({ version: "1.0", mechanism: "PLAIN", credentials: ["admin", "secret"] })
+      expect(asText(requests[0])).toMatchObject({ version: "1.0", mechanism: "PLAIN", credentials: ["admin", "secret"] })
     })
 
     it("a wrong password: the zmesh client reports handshake:error:auth with libzmq's ERROR 400, nothing passes", async () => {
-      libzmqZap(checkPassword)
+      libzmq.answer(checkPassword)
       const rep = server("libzmq")
       const events = new Recorder(rep)
       const req = client("zmesh", "wrong")
@@ -347,7 +204,7 @@ describe.each(transports)("PLAIN and ZAP with libzmq over $name", (transport) =>
 
     it("a zmesh ZAP handler is not libzmq's: the libzmq server asks only the handler in its own context", async () => {
       const zmeshRequests = await zmeshZap(() => "400")
-      const requests = libzmqZap(checkPassword)
+      const requests = libzmq.answer(checkPassword)
       const rep = server("libzmq")
       const req = client("zmesh", "secret")
       req.connect(await bindOn(transport, rep))
@@ -361,20 +218,12 @@ describe.each(transports)("PLAIN and ZAP with libzmq over $name", (transport) =>
     it.each(["400"] as const)(
       "a zmesh client refused with %s does not spin: each redial waits at least reconnectInterval (100 ms)",
       async (status) => {
-        libzmqZap(() => status)
+        libzmq.answer(() => status)
         const rep = server("libzmq")
         const req = client("zmesh", "secret", 100)
         const events = new Recorder(req)
         req.connect(await bindOn(transport, rep))
-        const retries = await events.until("connect:retry", 4)
-        const connects = await events.until("connect", 5)
-        for (const retry of retries) expect(retry.interval).toBeGreaterThanOrEqual(100)
-        for (let i = 0; i < 4; i++) {
-          // 10 ms of slack: libuv measures timers from the loop time cached at the start of the tick.
-          expect(connects[i + 1]!.at - retries[i]!.at).toBeGreaterThanOrEqual(retries[i]!.interval! - 10)
-        }
-        const perSecond = (connects.length - 1) / ((connects.at(-1)!.at - connects[0]!.at) / 1000)
-        expect(perSecond).toBeLessThan(15)
+        await expectPacedRedials(events, 100)
         expect(events.of("handshake")).toEqual([])
       },
     )

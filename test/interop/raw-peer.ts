@@ -15,15 +15,15 @@ export interface RawCommand {
   readonly at: number
 }
 
-/** 23/ZMTP greeting for NULL, version 3.1, as-server 0: 64 bytes. */
-export function nullGreeting(): Buffer {
-  const greeting = Buffer.alloc(64)
-  greeting[0] = 0xff
-  greeting[9] = 0x7f
-  greeting[10] = 3
-  greeting[11] = 1
-  greeting.write("NULL", 12, "latin1")
-  return greeting
+/** 23/ZMTP greeting for `mechanism` (NULL unless told), version 3.1, as-server 0: 64 bytes. */
+export function greeting(mechanism = "NULL"): Buffer {
+  const bytes = Buffer.alloc(64)
+  bytes[0] = 0xff
+  bytes[9] = 0x7f
+  bytes[10] = 3
+  bytes[11] = 1
+  bytes.write(mechanism, 12, "latin1")
+  return bytes
 }
 
 /** A command frame (short form): `04 len name_len name data`. */
@@ -131,7 +131,7 @@ export class RawPeer {
     const port = (server.address() as net.AddressInfo).port
     const peer = new RawPeer(server, `tcp://127.0.0.1:${port}`)
     server.on("connection", (socket) => {
-      socket.write(Buffer.concat([nullGreeting(), readyCommand(socketType)]))
+      socket.write(Buffer.concat([greeting(), readyCommand(socketType)]))
       peer.connections.push(
         new Connection(
           socket,
@@ -161,7 +161,7 @@ export class RawPeer {
       socket.once("error", reject)
       socket.once("connect", () => resolve())
     })
-    socket.write(Buffer.concat([nullGreeting(), readyCommand(socketType)]))
+    socket.write(Buffer.concat([greeting(), readyCommand(socketType)]))
     return peer
   }
 

@@ -7,7 +7,7 @@
 import * as zmq from "zeromq"
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmesh from "../../src/index.js"
-import { cleanupIpc, transports, type TransportCase } from "../helpers/endpoints.js"
+import { bindOn, cleanupIpc, transports, type TransportCase } from "../helpers/endpoints.js"
 import { closeAll, nextEvent } from "../helpers/sockets.js"
 
 type Library = "zmesh" | "libzmq"
@@ -78,14 +78,6 @@ function openLibzmq(kind: Kind, options: PeerOptions): Peer {
 /** Frames as hex strings, so a mismatch shows the exact bytes. */
 function hex(message: readonly Frame[]): string[] {
   return message.map((frame) => Buffer.from(frame).toString("hex"))
-}
-
-/** Binds `binder` on the transport and returns the address it got. */
-async function bindOn(transport: TransportCase, binder: Peer): Promise<string> {
-  await binder.bind(transport.bindAddress())
-  const endpoint = binder.lastEndpoint
-  if (endpoint === null) throw new Error("bind left lastEndpoint null")
-  return endpoint
 }
 
 /** Stands for a routing id the ROUTER generates: 0x00 and a 4-byte counter. */

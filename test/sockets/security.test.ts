@@ -7,9 +7,17 @@
  */
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmesh from "../../src/index.js"
-import type { EventOfType, EventType } from "../../src/events.js"
 import { publicKeyOf } from "../../src/zmtp/mechanisms/curve-crypto.js"
-import { cleanupIpc, inprocEndpoint, ipcEndpoint, transports, type TransportCase } from "../helpers/endpoints.js"
+import { bindOn, cleanupIpc, inprocEndpoint, ipcEndpoint, transports } from "../helpers/endpoints.js"
+import {
+  bindZapHandler,
+  checkPassword,
+  curveClientOptions,
+  curveServerOptions,
+  expectPacedRedials,
+  Recorder,
+  type Verdict,
+} from "../helpers/security.js"
 import { closeAll } from "../helpers/sockets.js"
 
 const sockets: zmesh.Socket[] = []
@@ -22,12 +30,6 @@ afterEach(() => {
 function track<T extends zmesh.Socket>(socket: T): T {
   sockets.push(socket)
   return socket
-}
-
-async function bindOn(transport: TransportCase, socket: zmesh.Socket): Promise<string> {
-  await socket.bind(transport.bindAddress())
-  if (socket.lastEndpoint === null) throw new Error("bind left lastEndpoint null")
-  return socket.lastEndpoint
 }
 
 /** A tcp endpoint something listens on (a NULL socket of this test), so no fixed port is dialled. */
@@ -48,91 +50,8 @@ async function codeOf(fn: () => unknown): Promise<string> {
   throw new Error("expected an error")
 }
 
-// ---- events ----------------------------------------------------------------------
-
-interface Recorded {
-  readonly type: EventType
-  readonly at: number
-  readonly interval?: number
-  readonly code?: string
-  readonly message?: string
-}
-
-const EVENT_TYPES = [
-  "connect",
-  "connect:retry",
-  "accept",
-  "handshake",
-  "handshake:error:protocol",
-  "handshake:error:auth",
-  "handshake:error:other",
-  "disconnect",
-] as const satisfies readonly EventType[]
-
-/** Records a socket's connection events and waits for counts of them. */
-class Recorder {
-  readonly log: Recorded[] = []
-  private readonly waiters: Array<{ done: () => boolean; resolve: () => void }> = []
-
-  constructor(socket: zmesh.Socket) {
-    for (const type of EVENT_TYPES) {
-      socket.events.on(type, (event: EventOfType<typeof type>) => {
-        const error = "error" in event ? event.error : undefined
-        this.log.push({
-          type,
-          at: performance.now(),
-          ...("interval" in event ? { interval: event.interval } : {}),
-          ...(error === undefined ? {} : { code: error.code, message: error.message }),
-        })
-        for (const waiter of this.waiters.splice(0)) {
-          if (waiter.done()) waiter.resolve()
-          else this.waiters.push(waiter)
-        }
-      })
-    }
-  }
-
-  of(type: EventType): Recorded[] {
-    return this.log.filter((e) => e.type === type)
-  }
-
-  until(type: EventType, count = 1): Promise<Recorded[]> {
-    const done = () => this.of(type).length >= count
-    if (done()) return Promise.resolve(this.of(type))
-    return new Promise((resolve) => this.waiters.push({ done, resolve: () => resolve(this.of(type)) }))
-  }
-}
-
-// ---- ZAP ----------------------------------------------------------------------------
-
-interface ZapRequest {
-  readonly mechanism: string
-  readonly credentials: Buffer[]
-}
-
 /** A zmesh ZAP handler at inproc://zeromq.zap.01 for this test; afterEach closes it. */
-async function zapHandler(verdict: (request: ZapRequest) => "200" | "300" | "400"): Promise<ZapRequest[]> {
-  const rep = track(new zmesh.Reply())
-  await rep.bind("inproc://zeromq.zap.01")
-  const requests: ZapRequest[] = []
-  void (async () => {
-    try {
-      for (;;) {
-        const [, requestId, , , , mechanism, ...credentials] = await rep.receive()
-        const request = { mechanism: String(mechanism), credentials }
-        requests.push(request)
-        const status = verdict(request)
-        await rep.send(["1.0", requestId!, status, status === "200" ? "OK" : "refused", "", ""])
-      }
-    } catch {
-      // The handler was closed.
-    }
-  })()
-  return requests
-}
-
-/** Accepts admin/secret. */
-const checkPassword = (r: ZapRequest) => (String(r.credentials[0]) === "admin" && String(r.credentials[1]) === "secret" ? "200" : "400")
+const zapHandler = (verdict: Verdict) => bindZapHandler(track(new zmesh.Reply()), verdict)
 
 async function roundTrip(req: zmesh.Request, rep: zmesh.Reply): Promise<void> {
   await req.send(["hello", "", "multi"])
@@ -148,10 +67,8 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
     it("REQ/REP: the handshake completes and messages pass both ways", async () => {
       const server = zmesh.curveKeyPair()
       const client = zmesh.curveKeyPair()
-      const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
-      const req = track(
-        new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
-      )
+      const rep = track(new zmesh.Reply(curveServerOptions(server)))
+      const req = track(new zmesh.Request(curveClientOptions(client, server.publicKey)))
       req.connect(await bindOn(transport, rep))
       await roundTrip(req, rep)
     })
@@ -159,7 +76,7 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
     it("DEALER/ROUTER with raw 32-byte keys on the client: routing id and a 1 MiB frame pass", async () => {
       const server = zmesh.curveKeyPair()
       const client = zmesh.curveKeyPair()
-      const router = track(new zmesh.Router({ curveServer: true, curveSecretKey: server.secretKey }))
+      const router = track(new zmesh.Router(curveServerOptions(server)))
       const dealer = track(
         new zmesh.Dealer({
           routingId: "d1",
@@ -181,10 +98,8 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
     it("PUB/SUB: the subscription crosses the box and filters at the publisher", async () => {
       const server = zmesh.curveKeyPair()
       const client = zmesh.curveKeyPair()
-      const pub = track(new zmesh.Publisher({ curveServer: true, curveSecretKey: server.secretKey }))
-      const sub = track(
-        new zmesh.Subscriber({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
-      )
+      const pub = track(new zmesh.Publisher(curveServerOptions(server)))
+      const sub = track(new zmesh.Subscriber(curveClientOptions(client, server.publicKey)))
       sub.subscribe("A")
       sub.connect(await bindOn(transport, pub))
       // Probes until the subscription has reached the publisher (it sends nothing before).
@@ -211,16 +126,9 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
     it("a wrong server key: handshake:error:protocol on the server, handshake:error:other on the client, nothing passes", async () => {
       const server = zmesh.curveKeyPair()
       const client = zmesh.curveKeyPair()
-      const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+      const rep = track(new zmesh.Reply(curveServerOptions(server)))
       const events = new Recorder(rep)
-      const req = track(
-        new zmesh.Request({
-          curveServerKey: zmesh.curveKeyPair().publicKey,
-          curvePublicKey: client.publicKey,
-          curveSecretKey: client.secretKey,
-          reconnectInterval: 20,
-        }),
-      )
+      const req = track(new zmesh.Request({ ...curveClientOptions(client, zmesh.curveKeyPair().publicKey), reconnectInterval: 20 }))
       const clientEvents = new Recorder(req)
       req.connect(await bindOn(transport, rep))
       await req.send("must not pass")
@@ -238,11 +146,9 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
       const server = zmesh.curveKeyPair()
       const client = zmesh.curveKeyPair()
       const requests = await zapHandler(() => "400")
-      const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+      const rep = track(new zmesh.Reply(curveServerOptions(server)))
       const events = new Recorder(rep)
-      const req = track(
-        new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
-      )
+      const req = track(new zmesh.Request(curveClientOptions(client, server.publicKey)))
       const clientEvents = new Recorder(req)
       req.connect(await bindOn(transport, rep))
       await req.send("must not pass")
@@ -318,15 +224,7 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
       const req = track(new zmesh.Request({ plainUsername: "admin", plainPassword: "x", reconnectInterval: 100 }))
       const events = new Recorder(req)
       req.connect(await bindOn(transport, rep))
-      const retries = await events.until("connect:retry", 4)
-      const connects = await events.until("connect", 5)
-      for (const retry of retries) expect(retry.interval).toBeGreaterThanOrEqual(100)
-      for (let i = 0; i < 4; i++) {
-        // 10 ms of slack: libuv measures timers from the loop time cached at the start of the tick.
-        expect(connects[i + 1]!.at - retries[i]!.at).toBeGreaterThanOrEqual(retries[i]!.interval! - 10)
-      }
-      const perSecond = (connects.length - 1) / ((connects.at(-1)!.at - connects[0]!.at) / 1000)
-      expect(perSecond).toBeLessThan(15)
+      await expectPacedRedials(events, 100)
       expect(events.of("handshake")).toEqual([])
     })
   })
@@ -336,10 +234,8 @@ describe("inproc carries no security (as in libzmq)", () => {
   it("CURVE-configured sockets still exchange messages over inproc", async () => {
     const server = zmesh.curveKeyPair()
     const client = zmesh.curveKeyPair()
-    const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
-    const req = track(
-      new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
-    )
+    const rep = track(new zmesh.Reply(curveServerOptions(server)))
+    const req = track(new zmesh.Request(curveClientOptions(client, server.publicKey)))
     const address = inprocEndpoint()
     await rep.bind(address)
     req.connect(address)
@@ -427,7 +323,7 @@ describe("half-configured roles are refused with EINVAL at bind/connect", () => 
 
   it("a client with curveServerKey and curveSecretKey but no curvePublicKey is whole (the public key is derived)", async () => {
     const server = zmesh.curveKeyPair()
-    const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey }))
+    const rep = track(new zmesh.Reply(curveServerOptions(server)))
     const req = track(new zmesh.Request({ curveServerKey: server.publicKey, curveSecretKey: zmesh.curveKeyPair().secretKey }))
     req.connect(await bindOn(transports[0]!, rep))
     await roundTrip(req, rep)
@@ -497,9 +393,7 @@ describe("curveKeyPair()", () => {
     const server = zmesh.curveKeyPair()
     const client = zmesh.curveKeyPair()
     const rep = track(new zmesh.Reply({ curveServer: true, curveSecretKey: server.secretKey, curvePublicKey: server.publicKey }))
-    const req = track(
-      new zmesh.Request({ curveServerKey: server.publicKey, curvePublicKey: client.publicKey, curveSecretKey: client.secretKey }),
-    )
+    const req = track(new zmesh.Request(curveClientOptions(client, server.publicKey)))
     req.connect(await bindOn(transport, rep))
     await roundTrip(req, rep)
   })

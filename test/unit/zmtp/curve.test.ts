@@ -11,11 +11,10 @@ import { encodeSubscribe } from "../../../src/zmtp/command.js"
 import { CurveClient, CurveServer } from "../../../src/zmtp/mechanisms/curve.js"
 import { nonce, open, precompute, publicKeyOf } from "../../../src/zmtp/mechanisms/curve-crypto.js"
 import { decodeMetadata, encodeMetadata } from "../../../src/zmtp/metadata.js"
-import { type PeerInfo, Session, type SessionFailure } from "../../../src/zmtp/session.js"
 import type { SocketType } from "../../../src/zmtp/socket-type.js"
-import type { ZapReply } from "../../../src/zmtp/zap.js"
 import { z85Decode } from "../../../src/zmtp/z85.js"
 import { hex } from "../../helpers/feed.js"
+import { End, settle, text, type Zap, zapReply } from "./session-harness.js"
 
 // ---- fixtures -----------------------------------------------------------------
 
@@ -59,107 +58,7 @@ const shortNonce = (value: number) => {
   return bytes
 }
 
-// ---- a two-session harness with ZAP --------------------------------------------
-
-interface Frame {
-  readonly flags: number
-  readonly body: Buffer
-}
-
-/** Splits ZMTP frames (after the greeting) into flags and body. */
-function parseFrames(bytes: Buffer): Frame[] {
-  const frames: Frame[] = []
-  let at = 0
-  while (at < bytes.length) {
-    const flags = bytes[at]!
-    const long = (flags & 0x02) !== 0
-    const size = long ? Number(bytes.readBigUInt64BE(at + 1)) : bytes[at + 1]!
-    const header = long ? 9 : 2
-    frames.push({ flags, body: bytes.subarray(at + header, at + header + size) })
-    at += header + size
-  }
-  if (at !== bytes.length) throw new Error("trailing partial frame")
-  return frames
-}
-
-type Zap = (mechanism: "NULL" | "PLAIN" | "CURVE", credentials: readonly Buffer[]) => Promise<ZapReply | undefined>
-
-/** One side of a connection: everything its handler heard, and every byte it sent. */
-class End {
-  readonly session: Session
-  peer: PeerInfo | undefined
-  readonly messages: string[][] = []
-  readonly commands: Array<{ name: string; data: string }> = []
-  readonly pings: number[] = []
-  readonly failures: SessionFailure[] = []
-  private readonly sent: Buffer[] = []
-
-  constructor(socketType: SocketType, mechanism: CurveClient | CurveServer, zap?: Zap) {
-    this.session = new Session(
-      { socketType, mechanism, maxMessageSize: -1, zap },
-      {
-        flush: () => undefined,
-        ready: (peer) => {
-          this.peer = peer
-        },
-        message: (frames) => {
-          this.messages.push(frames.map((f) => f.toString()))
-          return true
-        },
-        command: (name, data) => {
-          this.commands.push({ name, data: data.toString() })
-        },
-        pinged: (ttl) => {
-          this.pings.push(ttl)
-        },
-        failed: (failure) => {
-          this.failures.push(failure)
-        },
-      },
-    )
-  }
-
-  /** What the session encoded since the last call, copied. */
-  output(): Buffer {
-    const bytes = Buffer.from(Buffer.concat(this.session.encoder.flush()))
-    if (bytes.length > 0) this.sent.push(bytes)
-    return bytes
-  }
-
-  /** Everything sent so far, greeting included. */
-  allSent(): Buffer {
-    this.output()
-    return Buffer.concat(this.sent)
-  }
-
-  /** The frames sent after the 64-byte greeting. */
-  frames(): Frame[] {
-    return parseFrames(this.allSent().subarray(64))
-  }
-
-  get failure(): SessionFailure | undefined {
-    if (this.failures.length > 1) throw new Error(`failed ${this.failures.length} times`)
-    return this.failures[0]
-  }
-}
-
-/** Lets pending promise callbacks (the mechanisms' ZAP step) run; no timer involved. */
-const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-/** Moves bytes both ways, letting asynchronous steps run, until neither side has anything to say. */
-async function settle(a: End, b: End): Promise<void> {
-  for (let rounds = 0; rounds < 100; rounds++) {
-    const fromA = a.output()
-    const fromB = b.output()
-    if (fromA.length > 0) b.session.push(fromA)
-    if (fromB.length > 0) a.session.push(fromB)
-    if (fromA.length === 0 && fromB.length === 0) {
-      await macrotask()
-      if (a.session.encoder.pending === 0 && b.session.encoder.pending === 0) return
-    }
-  }
-  throw new Error("sessions kept talking for 100 rounds")
-}
+// ---- a CURVE pair on the session harness ---------------------------------------
 
 interface PairOptions {
   clientType?: SocketType
@@ -168,13 +67,18 @@ interface PairOptions {
   zap?: Zap
 }
 
+/** A fixed-key CURVE client that expects `serverKey`, not started. */
+const clientEnd = (serverKey: Buffer = SERVER_PUBLIC, socketType: SocketType = "DEALER") =>
+  new End({ socketType, mechanism: new CurveClient(serverKey, CLIENT_PUBLIC, CLIENT_SECRET, fixedRandom(CLIENT_SEED)) })
+
+/** A fixed-key CURVE server, not started. */
+const serverEnd = (socketType: SocketType = "ROUTER", zap?: Zap) =>
+  new End({ socketType, mechanism: new CurveServer(SERVER_SECRET, fixedRandom(SERVER_SEED)), zap })
+
 /** A fixed-key CURVE client (DEALER) and server (ROUTER), started and settled. */
 async function curvePair(options: PairOptions = {}): Promise<{ client: End; server: End }> {
-  const client = new End(
-    options.clientType ?? "DEALER",
-    new CurveClient(options.serverKey ?? SERVER_PUBLIC, CLIENT_PUBLIC, CLIENT_SECRET, fixedRandom(CLIENT_SEED)),
-  )
-  const server = new End(options.serverType ?? "ROUTER", new CurveServer(SERVER_SECRET, fixedRandom(SERVER_SEED)), options.zap)
+  const client = clientEnd(options.serverKey, options.clientType)
+  const server = serverEnd(options.serverType, options.zap)
   client.session.start()
   server.session.start()
   await settle(client, server)
@@ -188,10 +92,6 @@ function openMessage(body: Buffer, prefix: "CurveZMQMESSAGEC" | "CurveZMQMESSAGE
   const plain = open(SESSION_KEY, nonce(prefix, short), body.subarray(16))
   expect(plain, "MESSAGE box should open with the session key").toBeDefined()
   return { flags: plain![0]!, data: plain!.subarray(1), nonce: Number(short.readBigUInt64BE(0)) }
-}
-
-function reply(status: string, text = ""): ZapReply {
-  return { status, text, userId: Buffer.alloc(0), metadata: Buffer.alloc(0) }
 }
 
 // ---- handshake layouts ---------------------------------------------------------
@@ -320,8 +220,8 @@ describe("CURVE traffic: every frame boxed in a MESSAGE", () => {
     const fromServer = server.frames().slice(2).map((f) => openMessage(f.body, "CurveZMQMESSAGES").nonce)
     expect(fromClient).toEqual([3, 4])
     expect(fromServer).toEqual([2, 3])
-    expect(server.messages).toEqual([["c1"], ["c2"]])
-    expect(client.messages).toEqual([["id", "s1"]])
+    expect(server.messages).toEqual([[text("c1")], [text("c2")]])
+    expect(client.messages).toEqual([[text("id"), text("s1")]])
   })
 
   it("sends each frame of a multipart message as its own box: outer flags 00 (as libzmq 4.3.5), MORE inside", async () => {
@@ -338,7 +238,7 @@ describe("CURVE traffic: every frame boxed in a MESSAGE", () => {
     ])
     // "\x07MESSAGE" + nonce + MAC + flags: 33 bytes of overhead per frame.
     expect(frames.map((f) => f.body.length)).toEqual([34, 33, 34])
-    expect(server.messages).toEqual([["a", "", "c"]])
+    expect(server.messages).toEqual([[text("a"), "", text("c")]])
   })
 
   it("boxes a frame of 64 KiB + 1 in a long frame and delivers it whole", async () => {
@@ -349,7 +249,7 @@ describe("CURVE traffic: every frame boxed in a MESSAGE", () => {
     const frame = client.frames()[2]!
     expect(frame.flags).toBe(0x02)
     expect(frame.body.length).toBe(65537 + 33)
-    expect(server.messages[0]![0]!.length).toBe(65537)
+    expect(Buffer.from(server.messages[0]![0]!, "hex").length).toBe(65537)
   })
 
   it("PING and PONG travel boxed as commands (inner flag 0x02); the TTL and context arrive", async () => {
@@ -377,7 +277,7 @@ describe("CURVE traffic: every frame boxed in a MESSAGE", () => {
     const inner = openMessage(client.frames()[2]!.body, "CurveZMQMESSAGEC")
     expect(inner.flags).toBe(0x02)
     expect(inner.data.toString("latin1")).toBe("\x09SUBSCRIBEtopic")
-    expect(server.commands).toEqual([{ name: "SUBSCRIBE", data: "topic" }])
+    expect(server.commands).toEqual([{ name: "SUBSCRIBE", data: text("topic") }])
   })
 })
 
@@ -399,7 +299,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     // A genuine WELCOME, made for the transient key the fixed random source gives every client.
     const { server } = await curvePair()
     const welcome = server.allSent().subarray(0, 64 + 2 + 168)
-    const client = new End("DEALER", new CurveClient(OTHER_PUBLIC, CLIENT_PUBLIC, CLIENT_SECRET, fixedRandom(CLIENT_SEED)))
+    const client = clientEnd(OTHER_PUBLIC)
     client.session.start()
     client.session.push(welcome)
     expect(client.failure?.handshake).toBe("protocol")
@@ -414,13 +314,13 @@ describe("CURVE refusals: the connection is dropped", () => {
     client.session.send([Buffer.from("once")])
     const captured = client.output()
     server.session.push(captured)
-    expect(server.messages).toEqual([["once"]])
+    expect(server.messages).toEqual([[text("once")]])
     server.session.push(captured)
     expect(server.failure).toBeDefined()
     expect(server.failure!.handshake).toBeUndefined()
     expect(server.failure!.error.code).toBe("ERR_ZMTP_PROTOCOL")
     expect(server.failure!.error.message).toMatch(/nonce/)
-    expect(server.messages).toEqual([["once"]])
+    expect(server.messages).toEqual([[text("once")]])
     expect(server.session.isClosed).toBe(true)
   })
 
@@ -430,7 +330,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     const captured = server.output()
     client.session.push(captured)
     client.session.push(captured)
-    expect(client.messages).toEqual([["id", "once"]])
+    expect(client.messages).toEqual([[text("id"), text("once")]])
     expect(client.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
   })
 
@@ -442,7 +342,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     const second = client.output()
     server.session.push(second)
     server.session.push(first)
-    expect(server.messages).toEqual([["second"]])
+    expect(server.messages).toEqual([[text("second")]])
     expect(server.failure?.handshake).toBeUndefined()
     expect(server.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
   })
@@ -505,7 +405,7 @@ describe("CURVE refusals: the connection is dropped", () => {
       })(),
     ]
     for (const bytes of variants) {
-      const server = new End("ROUTER", new CurveServer(SERVER_SECRET, fixedRandom(SERVER_SEED)))
+      const server = serverEnd()
       server.session.start()
       server.session.push(bytes)
       expect(server.failure?.handshake).toBe("protocol")
@@ -522,7 +422,7 @@ describe("CURVE server with a ZAP handler (RFC 27)", () => {
     const { client, server } = await curvePair({
       zap: async (mechanism, credentials) => {
         asked.push({ mechanism, credentials: credentials.map((c) => c.toString("hex")) })
-        return reply("200", "OK")
+        return zapReply("200", "OK")
       },
     })
     expect(asked).toEqual([{ mechanism: "CURVE", credentials: [CLIENT_PUBLIC.toString("hex")] }])
@@ -531,7 +431,7 @@ describe("CURVE server with a ZAP handler (RFC 27)", () => {
   })
 
   it("400: the server sends ERROR 400 and both sides fail with kind auth", async () => {
-    const { client, server } = await curvePair({ zap: async () => reply("400", "unknown key") })
+    const { client, server } = await curvePair({ zap: async () => zapReply("400", "unknown key") })
     expect(server.failure?.handshake).toBe("auth")
     expect(server.failure?.error.code).toBe("ERR_AUTH")
     const error = server.frames()[1]!
@@ -542,7 +442,7 @@ describe("CURVE server with a ZAP handler (RFC 27)", () => {
   })
 
   it("300: the server closes without ERROR (kind auth); the client hears nothing", async () => {
-    const { client, server } = await curvePair({ zap: async () => reply("300", "try later") })
+    const { client, server } = await curvePair({ zap: async () => zapReply("300", "try later") })
     expect(server.failure?.handshake).toBe("auth")
     expect(server.frames().map((f) => f.body.toString("latin1", 1, 1 + f.body[0]!))).toEqual(["WELCOME"])
     expect(client.failures).toEqual([])
@@ -557,7 +457,7 @@ describe("CURVE server with a ZAP handler (RFC 27)", () => {
 
   it("reads libzmq 4.3.5's one-byte-short ERROR (04 09 5e 'RROR' 03 '400') as ERROR 400", async () => {
     const { server } = await curvePair({ zap: async () => undefined })
-    const client = new End("DEALER", new CurveClient(SERVER_PUBLIC, CLIENT_PUBLIC, CLIENT_SECRET, fixedRandom(CLIENT_SEED)))
+    const client = clientEnd()
     client.session.start()
     // Greeting + WELCOME from the real server, then the ERROR as libzmq writes it.
     client.session.push(server.allSent().subarray(0, 64 + 2 + 168))

@@ -6,85 +6,14 @@
  */
 import { describe, expect, it } from "vitest"
 import { encodeCommand } from "../../../src/zmtp/command.js"
-import type { Mechanism } from "../../../src/zmtp/mechanisms/mechanism.js"
 import { PlainClient, PlainServer } from "../../../src/zmtp/mechanisms/plain.js"
-import { type PeerInfo, Session, type SessionFailure } from "../../../src/zmtp/session.js"
-import type { SocketType } from "../../../src/zmtp/socket-type.js"
 import type { ZapReply } from "../../../src/zmtp/zap.js"
 import { forEveryFeed, hex } from "../../helpers/feed.js"
+import { NULL_GREETING } from "./fixtures.js"
+import { End, macrotask, settle, type Zap, zapReply } from "./session-harness.js"
 
-type Zap = (mechanism: "NULL" | "PLAIN" | "CURVE", credentials: readonly Buffer[]) => Promise<ZapReply | undefined>
-
-/** One side of a connection: what its handler heard and every byte it sent. */
-class End {
-  readonly session: Session
-  peer: PeerInfo | undefined
-  readonly messages: string[][] = []
-  readonly failures: SessionFailure[] = []
-  private readonly sent: Buffer[] = []
-
-  constructor(socketType: SocketType, mechanism: Mechanism, zap?: Zap) {
-    this.session = new Session(
-      { socketType, mechanism, maxMessageSize: -1, zap },
-      {
-        flush: () => undefined,
-        ready: (peer) => {
-          this.peer = peer
-        },
-        message: (frames) => {
-          this.messages.push(frames.map((f) => f.toString()))
-          return true
-        },
-        pinged: () => undefined,
-        failed: (failure) => {
-          this.failures.push(failure)
-        },
-      },
-    )
-  }
-
-  output(): Buffer {
-    const bytes = Buffer.from(Buffer.concat(this.session.encoder.flush()))
-    if (bytes.length > 0) this.sent.push(bytes)
-    return bytes
-  }
-
-  allSent(): Buffer {
-    this.output()
-    return Buffer.concat(this.sent)
-  }
-
-  /** Everything sent after the 64-byte greeting, as hex. */
-  afterGreeting(): string {
-    return this.allSent().subarray(64).toString("hex")
-  }
-
-  get failure(): SessionFailure | undefined {
-    if (this.failures.length > 1) throw new Error(`failed ${this.failures.length} times`)
-    return this.failures[0]
-  }
-}
-
-/** Lets the mechanisms' asynchronous ZAP step run; no timer involved. */
-const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve))
-
-async function settle(a: End, b: End): Promise<void> {
-  for (let rounds = 0; rounds < 100; rounds++) {
-    const fromA = a.output()
-    const fromB = b.output()
-    if (fromA.length > 0) b.session.push(fromA)
-    if (fromB.length > 0) a.session.push(fromB)
-    if (fromA.length === 0 && fromB.length === 0) {
-      await macrotask()
-      if (a.session.encoder.pending === 0 && b.session.encoder.pending === 0) return
-    }
-  }
-  throw new Error("sessions kept talking for 100 rounds")
-}
-
-function reply(status: string, text = "", userId = ""): ZapReply {
-  return { status, text, userId: Buffer.from(userId), metadata: Buffer.alloc(0) }
-}
+/** Everything `end` sent after the 64-byte greeting, as hex. */
+const afterGreeting = (end: End): string => end.allSent().subarray(64).toString("hex")
 
 interface ZapCall {
   mechanism: string
@@ -93,8 +22,8 @@ interface ZapCall {
 
 /** A PLAIN client (DEALER, admin/secret) and server (ROUTER) with a fake ZAP handler, settled. */
 async function plainPair(zap: Zap | undefined, user = "admin", password = "secret") {
-  const client = new End("DEALER", new PlainClient(user, password))
-  const server = new End("ROUTER", new PlainServer(), zap)
+  const client = new End({ socketType: "DEALER", mechanism: new PlainClient(user, password) })
+  const server = new End({ socketType: "ROUTER", mechanism: new PlainServer(), zap })
   client.session.start()
   server.session.start()
   await settle(client, server)
@@ -108,7 +37,7 @@ function fakeZap(status: string, text = ""): { zap: Zap; calls: ZapCall[] } {
     calls,
     zap: async (mechanism, credentials) => {
       calls.push({ mechanism, credentials: credentials.map((c) => c.toString()) })
-      return reply(status, text)
+      return zapReply(status, text)
     },
   }
 }
@@ -134,8 +63,8 @@ describe("PLAIN handshake bytes (RFC 24)", () => {
 
   it("client: HELLO (user, password) then INITIATE (metadata); server: WELCOME (empty) then READY (metadata)", async () => {
     const { client, server } = await plainPair(fakeZap("200").zap)
-    expect(client.afterGreeting()).toBe(Buffer.concat([HELLO, INITIATE]).toString("hex"))
-    expect(server.afterGreeting()).toBe(Buffer.concat([WELCOME, READY]).toString("hex"))
+    expect(afterGreeting(client)).toBe(Buffer.concat([HELLO, INITIATE]).toString("hex"))
+    expect(afterGreeting(server)).toBe(Buffer.concat([WELCOME, READY]).toString("hex"))
     expect(client.peer?.socketType).toBe("ROUTER")
     expect(server.peer?.socketType).toBe("DEALER")
     expect(client.failures).toEqual([])
@@ -144,7 +73,7 @@ describe("PLAIN handshake bytes (RFC 24)", () => {
 
   it("HELLO with an empty user name and password is 05 HELLO 00 00", async () => {
     const { client, server } = await plainPair(fakeZap("200").zap, "", "")
-    expect(client.afterGreeting().startsWith(hex("04 08 05 48454c4c4f 00 00").toString("hex"))).toBe(true)
+    expect(afterGreeting(client).startsWith(hex("04 08 05 48454c4c4f 00 00").toString("hex"))).toBe(true)
     expect(server.peer?.socketType).toBe("DEALER")
   })
 
@@ -154,11 +83,8 @@ describe("PLAIN handshake bytes (RFC 24)", () => {
     forEveryFeed(
       bytes,
       (chunks) => {
-        const calls: ZapCall[] = []
-        const server = new End("ROUTER", new PlainServer(), async (mechanism, credentials) => {
-          calls.push({ mechanism, credentials: credentials.map((c) => c.toString()) })
-          return reply("200")
-        })
+        const { zap, calls } = fakeZap("200")
+        const server = new End({ socketType: "ROUTER", mechanism: new PlainServer(), zap })
         server.session.start()
         for (const chunk of chunks) server.session.push(chunk)
         return { server, calls }
@@ -191,7 +117,7 @@ describe("PLAIN server and ZAP (RFC 27)", () => {
     expect(server.failure?.error.code).toBe("ERR_AUTH")
     expect(server.failure?.error.message).toMatch(/300/)
     // Nothing after the greeting: no WELCOME, no ERROR.
-    expect(server.afterGreeting()).toBe("")
+    expect(afterGreeting(server)).toBe("")
     expect(server.session.isClosed).toBe(true)
     expect(client.failures).toEqual([])
     expect(client.peer).toBeUndefined()
@@ -201,7 +127,7 @@ describe("PLAIN server and ZAP (RFC 27)", () => {
     const { client, server } = await plainPair(fakeZap(status, "no").zap)
     expect(server.failure?.handshake).toBe("auth")
     expect(server.failure?.error.code).toBe("ERR_AUTH")
-    expect(server.afterGreeting()).toBe(hex(`04 0a 05 4552524f52 03 ${Buffer.from(status).toString("hex")}`).toString("hex"))
+    expect(afterGreeting(server)).toBe(hex(`04 0a 05 4552524f52 03 ${Buffer.from(status).toString("hex")}`).toString("hex"))
     expect(client.failure?.handshake).toBe("auth")
     expect(client.failure?.error.code).toBe("ERR_PEER_ERROR")
     expect(client.failure?.error.message).toMatch(new RegExp(status))
@@ -215,7 +141,7 @@ describe("PLAIN server and ZAP (RFC 27)", () => {
     const { client, server } = await plainPair(zap)
     expect(server.failure?.handshake).toBe("other")
     expect(server.failure?.error.code).toBe("ERR_AUTH")
-    expect(server.afterGreeting()).toBe("")
+    expect(afterGreeting(server)).toBe("")
     expect(client.failures).toEqual([])
   })
 
@@ -229,15 +155,15 @@ describe("PLAIN server and ZAP (RFC 27)", () => {
 
   it("the verdict arriving after the connection closed does nothing", async () => {
     let answer: (reply: ZapReply) => void = () => undefined
-    const client = new End("DEALER", new PlainClient("admin", "secret"))
-    const server = new End("ROUTER", new PlainServer(), () => new Promise((resolve) => (answer = resolve)))
+    const client = new End({ socketType: "DEALER", mechanism: new PlainClient("admin", "secret") })
+    const server = new End({ socketType: "ROUTER", mechanism: new PlainServer(), zap: () => new Promise((resolve) => (answer = resolve)) })
     client.session.start()
     server.session.start()
     await settle(client, server)
     server.session.close()
-    answer(reply("200"))
+    answer(zapReply("200"))
     await macrotask()
-    expect(server.afterGreeting()).toBe("")
+    expect(afterGreeting(server)).toBe("")
     expect(server.failures).toEqual([])
     expect(server.peer).toBeUndefined()
   })
@@ -247,7 +173,7 @@ describe("PLAIN protocol errors", () => {
   /** A started server fed the client greeting plus `frame`. */
   async function serverFed(frame: Buffer): Promise<End> {
     const { client } = await plainPair(fakeZap("200").zap)
-    const server = new End("ROUTER", new PlainServer(), fakeZap("200").zap)
+    const server = new End({ socketType: "ROUTER", mechanism: new PlainServer(), zap: fakeZap("200").zap })
     server.session.start()
     server.session.push(Buffer.concat([client.allSent().subarray(0, 64), frame]))
     await macrotask()
@@ -273,7 +199,7 @@ describe("PLAIN protocol errors", () => {
 
   it("the client fails with a protocol error on an unexpected command", async () => {
     const { server } = await plainPair(fakeZap("200").zap)
-    const client = new End("DEALER", new PlainClient("admin", "secret"))
+    const client = new End({ socketType: "DEALER", mechanism: new PlainClient("admin", "secret") })
     client.session.start()
     client.session.push(Buffer.concat([server.allSent().subarray(0, 64), encodeCommand("HELLO", hex("00 00"))]))
     expect(client.failure?.handshake).toBe("protocol")
@@ -282,7 +208,7 @@ describe("PLAIN protocol errors", () => {
 
   it("a server READY naming an incompatible socket type fails the client with kind protocol", async () => {
     const { server } = await plainPair(fakeZap("200").zap)
-    const client = new End("PUSH", new PlainClient("admin", "secret"))
+    const client = new End({ socketType: "PUSH", mechanism: new PlainClient("admin", "secret") })
     client.session.start()
     // Greeting, WELCOME, then a READY naming ROUTER, which a PUSH cannot talk to.
     client.session.push(Buffer.concat([server.allSent().subarray(0, 64), WELCOME, READY]))
@@ -291,15 +217,9 @@ describe("PLAIN protocol errors", () => {
   })
 
   it("a peer greeting with NULL is refused as a mechanism mismatch", async () => {
-    const server = new End("ROUTER", new PlainServer(), fakeZap("200").zap)
+    const server = new End({ socketType: "ROUTER", mechanism: new PlainServer(), zap: fakeZap("200").zap })
     server.session.start()
-    const nullGreeting = Buffer.alloc(64)
-    nullGreeting[0] = 0xff
-    nullGreeting[9] = 0x7f
-    nullGreeting[10] = 3
-    nullGreeting[11] = 1
-    nullGreeting.write("NULL", 12, "latin1")
-    server.session.push(nullGreeting)
+    server.session.push(NULL_GREETING)
     expect(server.failure?.handshake).toBe("protocol")
     expect(server.failure?.error.code).toBe("ERR_MECHANISM_MISMATCH")
   })
