@@ -47,24 +47,13 @@ export class Pipe {
   private readonly inbound = new Queue<Message>()
   /** Messages, and subscriptions, waiting for the connection. */
   private readonly outbound = new Queue<Message | Subscription>()
-  /** Commands queued in `outbound`; they do not count against the HWM. */
-  private queuedCommands = 0
+  /** Subscriptions queued in `outbound`; they do not count against the HWM. */
+  private queuedSubscriptions = 0
   /** Scratch mark for a distributor to visit each pipe once per message. */
   mark = 0
-  /** ZMQ_CONFLATE inbound: keep only the newest message; the receive HWM does not apply. */
-  conflateIn = false
-  /** ZMQ_CONFLATE outbound: keep only the newest queued message (commands stay); the send HWM does not apply. */
-  conflateOut = false
+  /** ZMQ_CONFLATE: keep only the newest message each way (queued subscriptions all stay); the HWMs do not apply. */
+  conflate = false
 
-  /** ZMQ_CONFLATE both ways. */
-  get conflate(): boolean {
-    return this.conflateIn && this.conflateOut
-  }
-
-  set conflate(on: boolean) {
-    this.conflateIn = on
-    this.conflateOut = on
-  }
   private readonly owner: PipeOwner
   private sendHwm: number
   private receiveHwm: number
@@ -80,10 +69,10 @@ export class Pipe {
 
   /** True when `write()` would not exceed the send high-water mark. */
   get writable(): boolean {
-    if (this.conflateOut) return true
+    if (this.conflate) return true
     const engine = this.engine
     if (engine !== undefined && !engine.blocked && this.outbound.length === 0) return true
-    return this.sendHwm <= 0 || this.outbound.length - this.queuedCommands < this.sendHwm
+    return this.sendHwm <= 0 || this.outbound.length - this.queuedSubscriptions < this.sendHwm
   }
 
   /** Messages waiting to be read. */
@@ -91,7 +80,7 @@ export class Pipe {
     return this.inbound.length > 0
   }
 
-  /** Messages and commands waiting for the connection. */
+  /** Messages and subscriptions waiting for the connection. */
   get queuedOut(): number {
     return this.outbound.length
   }
@@ -107,7 +96,7 @@ export class Pipe {
       engine.sendSubscription(subscribe, topic)
     } else {
       this.outbound.push(new Subscription(subscribe, topic))
-      this.queuedCommands++
+      this.queuedSubscriptions++
     }
   }
 
@@ -119,7 +108,7 @@ export class Pipe {
       return
     }
     // Only messages are replaced: queued subscriptions must all go out.
-    if (this.conflateOut) this.outbound.removeWhere((item) => !(item instanceof Subscription))
+    if (this.conflate) this.outbound.removeWhere((item) => !(item instanceof Subscription))
     this.outbound.push(message)
   }
 
@@ -135,13 +124,13 @@ export class Pipe {
 
   /** From the engine: a message arrived. Returns false when the queue is full. */
   deliver(message: Message): boolean {
-    if (this.conflateIn && this.inbound.length > 0) {
+    if (this.conflate && this.inbound.length > 0) {
       this.inbound.shift()
       this.inbound.push(message)
       return true
     }
     this.inbound.push(message)
-    if (this.conflateIn) {
+    if (this.conflate) {
       this.owner.pipeReadable(this)
       return true
     }
@@ -188,12 +177,12 @@ export class Pipe {
   /** Drops queued output (linger 0, or a peer that is gone for good). */
   discardOutput(): void {
     this.outbound.drain()
-    this.queuedCommands = 0
+    this.queuedSubscriptions = 0
   }
 
   private sendQueued(engine: PipeEngine, item: Message | Subscription): void {
     if (item instanceof Subscription) {
-      this.queuedCommands--
+      this.queuedSubscriptions--
       engine.sendSubscription(item.subscribe, item.topic)
     } else {
       engine.send(item)

@@ -72,10 +72,24 @@ export class TopicPipes {
     }
   }
 
-  /** Calls `visit` once per pipe subscribed to a prefix of `data`. */
-  match(data: Buffer, visit: (pipe: Pipe) => void): void {
-    this.trie.forEachPrefix(data, (pipes) => {
-      for (const pipe of pipes) visit(pipe)
-    })
+  /**
+   * Appends to `out` each pipe subscribed to a prefix of `data`, once: a pipe
+   * holding both "A" and "AB" gets an "ABC" message one time. Allocates
+   * nothing per message; `mark` must differ from every earlier call's.
+   */
+  match(data: Buffer, mark: number, out: Pipe[]): void {
+    const sets = this.sets
+    this.trie.collectPrefixes(data, sets)
+    for (const pipes of sets) {
+      for (const pipe of pipes) {
+        if (pipe.mark === mark) continue
+        pipe.mark = mark
+        out.push(pipe)
+      }
+    }
+    sets.length = 0
   }
+
+  /** Scratch list of the matching topics' pipe sets. */
+  private readonly sets: Array<Set<Pipe>> = []
 }

@@ -51,12 +51,12 @@ export class Trie<V> {
     }
   }
 
-  /** Calls `visit` with the value of every topic that is a prefix of `data`, shortest first. */
-  forEachPrefix(data: Uint8Array, visit: (value: V) => void): void {
+  /** Appends to `out` the value of every topic that is a prefix of `data`, shortest first. */
+  collectPrefixes(data: Uint8Array, out: V[]): void {
     let node: Node<V> | undefined = this.root
     let i = 0
     for (;;) {
-      if (node.value !== undefined) visit(node.value)
+      if (node.value !== undefined) out.push(node.value)
       if (i === data.length || node.children === undefined) return
       node = node.children.get(data[i++]!)
       if (node === undefined) return

@@ -209,10 +209,7 @@ export class Endpoints {
     const { sendHighWaterMark, receiveHighWaterMark } = this.host.options
     const pipe = new Pipe(this.host, address, sendHighWaterMark, receiveHighWaterMark)
     pipe.connectRoutingId = connectRoutingId
-    const conflate = (this.host.options as { conflate?: boolean }).conflate === true
-    pipe.conflateIn = conflate
-    // A SUB's only output is its subscriptions (data frames to 3.0 peers): never conflate those.
-    pipe.conflateOut = conflate && this.host.socketType !== "SUB"
+    pipe.conflate = (this.host.options as { conflate?: boolean }).conflate === true
     return pipe
   }
 

@@ -70,12 +70,7 @@ export abstract class PublisherBase extends Socket {
 
   protected xsend(message: Message): boolean {
     const matched = this.matched
-    const mark = ++this.generation
-    this.subscriptions.match(message[0]!, (pipe) => {
-      if (pipe.mark === mark) return
-      pipe.mark = mark
-      matched.push(pipe)
-    })
+    this.subscriptions.match(message[0]!, ++this.generation, matched)
     if (this.dropsNever) {
       // ZMQ_XPUB_NODROP: wait (or EAGAIN) while any matching peer is full.
       for (const pipe of matched) {

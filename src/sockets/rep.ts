@@ -56,9 +56,10 @@ export class Reply extends Socket {
   protected xrecv(): Message | undefined {
     if (this.envelope !== undefined) throw error("EFSM", "a REP socket must send the reply before receiving again")
     for (let message = this.in.receive(); message !== undefined; message = this.in.receive()) {
-      const delimiter = message.findIndex((frame) => frame.length === 0)
+      let delimiter = 0
+      while (delimiter < message.length && message[delimiter]!.length !== 0) delimiter++
       // A request without an envelope delimiter is malformed: discard it.
-      if (delimiter < 0) continue
+      if (delimiter === message.length) continue
       this.envelope = message.slice(0, delimiter + 1)
       this.replyPipe = this.in.lastPipe
       return message.slice(delimiter + 1)
