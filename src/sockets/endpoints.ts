@@ -110,13 +110,11 @@ export class Endpoints {
 
   /** Stops everything; pending output still goes out within linger. */
   close(): void {
-    for (const entry of new Set(this.bounds.values())) {
-      for (const link of entry.links) this.closeLink(link)
-      void entry.listener.close()
-    }
+    for (const entry of new Set(this.bounds.values())) void entry.listener.close()
     this.bounds.clear()
     for (const list of this.dials.values()) for (const dial of list) this.stopDial(dial)
     this.dials.clear()
+    // Every connection, accepted or dialed, once.
     for (const link of this.links) this.closeLink(link)
     void this.zapClient?.then((client) => client.close())
   }
@@ -157,20 +155,21 @@ export class Endpoints {
   }
 
   private startLink(socket: net.Socket, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
-    const link: Link = { address, inproc: false, engine: undefined, pipe: undefined, dial, bound }
+    const link: Link = { address, inproc: false, engine: undefined, pipe: undefined, ending: false, dial, bound }
     this.links.add(link)
     const options = this.host.options
+    const routingId = options.routingId === null ? undefined : Buffer.from(options.routingId)
     link.engine = new StreamEngine(
       socket,
       {
         socketType: this.host.socketType,
-        routingId: options.routingId === null ? undefined : Buffer.from(options.routingId),
+        routingId,
         mechanism: createMechanism(options),
         zap: (mechanism, credentials) =>
           this.askZap({
             domain: options.zapDomain,
             address: socket.remoteAddress ?? "",
-            identity: options.routingId === null ? Buffer.alloc(0) : Buffer.from(options.routingId),
+            identity: routingId ?? Buffer.alloc(0),
             mechanism,
             credentials,
           }),
@@ -315,7 +314,8 @@ export class Endpoints {
   /** Ends one connection, delivering pending output within `linger`. */
   private closeLink(link: Link): void {
     const engine = link.engine
-    if (engine === undefined || engine.isClosed) return
+    if (engine === undefined || engine.isClosed || link.ending) return
+    link.ending = true
     const pipe = link.pipe
     const linger = this.host.options.linger
     if (pipe === undefined || linger === 0) {

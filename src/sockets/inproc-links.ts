@@ -93,7 +93,7 @@ export class InprocLinks {
 
   private link(engine: InprocEngine, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
     const owner = this.owner
-    const link: Link = { address, inproc: true, engine, pipe: undefined, dial, bound }
+    const link: Link = { address, inproc: true, engine, pipe: undefined, ending: false, dial, bound }
     owner.track(link)
     engine.handler = {
       message: (frames) => link.pipe!.deliver(frames),

@@ -34,6 +34,8 @@ export interface Link {
   readonly inproc: boolean
   engine: LinkEngine | undefined
   pipe: Pipe | undefined
+  /** closeLink() ran: output is being flushed within linger. */
+  ending: boolean
   /** Set for connections we dialed. */
   readonly dial: Dial | undefined
   /** Set for connections we accepted. */
