@@ -1,7 +1,7 @@
 /**
  * The `zmesh` command (package.json "bin"). src/cli.ts runs `main()` on import
  * and does not export it, and Node 20 cannot run TypeScript directly, so this
- * runs the built dist/cli.js in a child process (`npm ci` runs the `prepare`
+ * runs the built dist/src/cli.js in a child process (`npm ci` runs the `prepare`
  * build before `npm test`); without a build the suite is skipped.
  */
 import { execFile } from "node:child_process"
@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest"
 import { publicKeyOf } from "../../src/zmtp/mechanisms/curve-crypto.js"
 import { z85Decode } from "../../src/zmtp/z85.js"
 
-const CLI = fileURLToPath(new URL("../../dist/cli.js", import.meta.url))
+const CLI = fileURLToPath(new URL("../../dist/src/cli.js", import.meta.url))
 const PACKAGE = fileURLToPath(new URL("../../package.json", import.meta.url))
 
 interface Run {
@@ -20,7 +20,7 @@ interface Run {
   stderr: string
 }
 
-/** Runs `node dist/cli.js ...args` and resolves with its exit code and output. */
+/** Runs `node dist/src/cli.js ...args` and resolves with its exit code and output. */
 function run(...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLI, ...args], { timeout: 10_000 }, (error, stdout, stderr) => {
@@ -32,10 +32,10 @@ function run(...args: string[]): Promise<Run> {
 
 const Z85_KEY = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/
 
-describe.skipIf(!existsSync(CLI))("zmesh CLI (dist/cli.js)", () => {
+describe.skipIf(!existsSync(CLI))("zmesh CLI (dist/src/cli.js)", () => {
   it("is what package.json's bin points at, with a node shebang", () => {
     const pkg = JSON.parse(readFileSync(PACKAGE, "utf8")) as { bin: Record<string, string> }
-    expect(pkg.bin.zmesh).toBe("./dist/cli.js")
+    expect(pkg.bin.zmesh).toBe("./dist/src/cli.js")
     expect(readFileSync(CLI, "utf8").split("\n")[0]).toBe("#!/usr/bin/env node")
   })
 
