@@ -28,6 +28,14 @@ export const ErrorCode = {
   EADDRINUSE: "EADDRINUSE",
   /** The endpoint's transport is not supported. */
   EPROTONOSUPPORT: "EPROTONOSUPPORT",
+  /** The transport cannot be used with this socket type. */
+  ENOCOMPATPROTO: "ENOCOMPATPROTO",
+  /** The address cannot be bound on this machine (no such local interface). */
+  EADDRNOTAVAIL: "EADDRNOTAVAIL",
+  /** Permission denied (binding a privileged port, an unwritable ipc path). */
+  EACCES: "EACCES",
+  /** The process has too many open descriptors. */
+  EMFILE: "EMFILE",
   /** unbind/disconnect named an endpoint the socket is not bound or connected to. */
   ENOENT: "ENOENT",
   /** The operation is not supported by this socket type. */
@@ -52,7 +60,7 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
-/** Numeric errno values, as zeromq.js exposes them in `errno`. */
+/** Numeric errno values (Linux and libzmq's), as zeromq.js exposes them in `errno`. */
 const errnos: Partial<Record<ErrorCode, number>> = {
   EAGAIN: 11,
   EFSM: 156384763,
@@ -61,9 +69,45 @@ const errnos: Partial<Record<ErrorCode, number>> = {
   EBUSY: 16,
   EINVAL: 22,
   EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  EACCES: 13,
   EPROTONOSUPPORT: 93,
+  ENOCOMPATPROTO: 156384757,
   ENOENT: 2,
   ENOTSUP: 95,
+  EMFILE: 24,
+}
+
+/**
+ * The `message` zeromq.js gives each errno code: libzmq's strerror text, with
+ * the few texts zeromq.js rewords. zmesh's own wording goes in `detail`.
+ */
+const errnoMessages: Partial<Record<ErrorCode, string>> = {
+  EAGAIN: "Operation was not possible or timed out",
+  EFSM: "Operation cannot be accomplished in current state",
+  EHOSTUNREACH: "Host unreachable",
+  EBADF: "Socket is closed",
+  EBUSY: "Socket is busy",
+  EINVAL: "Invalid argument",
+  EADDRINUSE: "Address already in use",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EACCES: "Permission denied",
+  EPROTONOSUPPORT: "Protocol not supported",
+  ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
+  ENOENT: "No such endpoint",
+  ENOTSUP: "Not supported",
+  EMFILE: "Too many open file descriptors",
+}
+
+export interface ErrorOptions {
+  /** The endpoint involved. */
+  address?: string
+  /** The lower error that caused this one. */
+  cause?: unknown
+  /** A `message` to use instead of the standard text of `code` (zeromq.js has a few). */
+  message?: string
+  /** The ZAP status (300, 400 or 500) of an authentication failure. */
+  status?: number
 }
 
 export class ZmeshError extends Error {
@@ -72,17 +116,35 @@ export class ZmeshError extends Error {
   readonly address: string | undefined
   /** The errno number of `code`, as zeromq.js's errors carry it. */
   readonly errno: number | undefined
+  /** What zmesh was doing and why it failed, in its own words. */
+  readonly detail: string
+  /** The ZAP status code of an authentication failure (`handshake:error:auth`), as zeromq.js's AuthError. */
+  readonly status: number | undefined
 
-  constructor(code: ErrorCode, message: string, options?: { address?: string; cause?: unknown }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+  /**
+   * `detail` says what was attempted and why it failed; for the errno codes
+   * zeromq.js raises, `message` is zeromq.js's text so code written for it
+   * keeps working, and `detail` carries zmesh's words.
+   */
+  constructor(code: ErrorCode, detail: string, options?: ErrorOptions) {
+    super(options?.message ?? errnoMessages[code] ?? detail, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = "ZmeshError"
     this.code = code
-    this.address = options?.address
+    this.detail = detail
+    if (options?.address !== undefined) this.address = options.address
+    else this.address = undefined
     this.errno = errnos[code]
+    this.status = options?.status
   }
 }
 
-/** Shorthand used throughout: `throw error("EFSM", "...")`. */
-export function error(code: ErrorCode, message: string, options?: { address?: string; cause?: unknown }): ZmeshError {
-  return new ZmeshError(code, message, options)
+/** Shorthand used throughout: `throw error("EFSM", "what was attempted")`. */
+export function error(code: ErrorCode, detail: string, options?: ErrorOptions): ZmeshError {
+  return new ZmeshError(code, detail, options)
+}
+
+/** The ErrorCode for a node:net / libuv error code, when zmesh has one. */
+export function codeOfSystemError(err: unknown): ErrorCode | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return code !== undefined && code in errnoMessages ? (code as ErrorCode) : undefined
 }

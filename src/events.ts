@@ -72,10 +72,15 @@ export class Observer {
     return this
   }
 
-  /** The next event; rejects with EAGAIN once the observer is closed. */
+  /**
+   * The next event; rejects with EAGAIN once the observer is closed. Throws
+   * (as zeromq.js does) once `on()` has put the observer in emitter mode.
+   */
   receive(): Promise<Event> {
     if (this.emitter !== undefined) {
-      return Promise.reject(new ZmeshError("EINVAL", "observer is in listener mode after on(); receive() is not available"))
+      throw new Error(
+        "Observer is in event emitter mode. After a call to events.on() it is not possible to read events with events.receive().",
+      )
     }
     const event = this.queue.shift()
     if (event !== undefined) return Promise.resolve(event)
@@ -106,11 +111,26 @@ export class Observer {
   emit(event: Event): void {
     if (this.isClosed) return
     if (this.emitter !== undefined) {
-      this.emitter.emit(event.type, event)
+      try {
+        this.emitter.emit(event.type, event)
+      } catch (err) {
+        // A listener's throw is the application's error, not the connection's: it must
+        // not unwind through zmesh's state changes. It reaches the process as any
+        // throwing listener's would, as an uncaught exception, one tick later.
+        process.nextTick(() => {
+          throw err
+        })
+      }
       return
     }
     const waiter = this.waiters.shift()
     if (waiter !== undefined) waiter.resolve(event)
     else if (this.queue.length < MAX_QUEUED) this.queue.push(event)
   }
+}
+
+/** Something events can be subscribed to with `on()` and `off()`, as zeromq.js's EventSubscriber. */
+export interface EventSubscriber {
+  on<E extends EventType>(type: E, listener: (event: EventOfType<E>) => void): EventSubscriber
+  off<E extends EventType>(type: E, listener: (event: EventOfType<E>) => void): EventSubscriber
 }

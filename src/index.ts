@@ -11,6 +11,7 @@
  * const [msg] = await pull.receive()
  * ```
  */
+import "./sockets/socket-types.js"
 export { Socket } from "./sockets/socket-base.js"
 export { Push } from "./sockets/push.js"
 export { Pull } from "./sockets/pull.js"
@@ -23,16 +24,19 @@ export { Publisher, type PublisherOptionValues } from "./sockets/pub.js"
 export { Subscriber } from "./sockets/sub.js"
 export { XPublisher, type XPublisherOptionValues } from "./sockets/xpub.js"
 export { XSubscriber } from "./sockets/xsub.js"
+export { Stream, type StreamOptionValues, type StreamConnectOptions } from "./sockets/stream.js"
 export { Proxy } from "./sockets/proxy.js"
 export type { Readable, Writable } from "./sockets/capabilities.js"
 export { curveKeyPair } from "./keys.js"
 export { z85Decode, z85Encode } from "./zmtp/z85.js"
 export { Observer } from "./events.js"
-export type { Event, EventType, EventOfType, EventFor } from "./events.js"
+export type { Event, EventType, EventOfType, EventFor, EventSubscriber } from "./events.js"
+export { Context, context, capability, type ContextOptionValues } from "./context.js"
 export { ZmeshError, ErrorCode } from "./errors.js"
 export type { MessageLike } from "./message.js"
 export type { Message } from "./routing/pipe.js"
 export type { SocketOptionValues } from "./options.js"
+export type { SocketOptions } from "./sockets/socket-options.js"
 
 /** The ZMTP version spoken on the wire, in the spirit of zeromq.js's `version` (the libzmq version). */
 export const version = "4.3.5"

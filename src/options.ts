@@ -57,6 +57,50 @@ export interface SocketOptionValues {
   curveServerKey: string | Uint8Array | null
   /** ZMQ_ZAP_DOMAIN: the domain sent to the ZAP handler; for NULL, ZAP is asked only when it is set. */
   zapDomain: string
+  /** ZMQ_ZAP_ENFORCE_DOMAIN: a NULL socket asks the ZAP handler even without a `zapDomain`. */
+  zapEnforceDomain: boolean
+  /** ZMQ_TCP_KEEPALIVE: 1 turns TCP keepalive on for new connections, 0 off, -1 leaves the OS default. */
+  tcpKeepalive: number
+  /** ZMQ_TCP_KEEPALIVE_IDLE: seconds of idleness before the first keepalive probe (-1: OS default). */
+  tcpKeepaliveIdle: number
+  /** ZMQ_TCP_KEEPALIVE_CNT: stored only; Node cannot set the probe count (docs/options.md). */
+  tcpKeepaliveCount: number
+  /** ZMQ_TCP_KEEPALIVE_INTVL: stored only; Node cannot set the probe interval (docs/options.md). */
+  tcpKeepaliveInterval: number
+  /** ZMQ_TCP_ACCEPT_FILTER: stored only (deprecated in libzmq; use ZAP). */
+  tcpAcceptFilter: string | null
+  /** ZMQ_TCP_MAXRT: stored only; Node has no TCP_USER_TIMEOUT. */
+  tcpMaxRetransmitTimeout: number
+  /** ZMQ_SNDBUF: stored only; node:net leaves the kernel's buffer size (-1). */
+  sendBufferSize: number
+  /** ZMQ_RCVBUF: stored only; node:net leaves the kernel's buffer size (-1). */
+  receiveBufferSize: number
+  /** ZMQ_TOS: stored only; Node 20 cannot set IP_TOS on a socket. */
+  typeOfService: number
+  /** ZMQ_AFFINITY: stored only; zmesh has no I/O threads. */
+  affinity: number
+  /** ZMQ_RATE: pgm/norm only, which zmesh does not offer; stored. */
+  rate: number
+  /** ZMQ_RECOVERY_IVL: pgm/norm only; stored. */
+  recoveryInterval: number
+  /** ZMQ_MULTICAST_HOPS: pgm/norm only; stored. */
+  multicastHops: number
+  /** ZMQ_MULTICAST_MAXTPDU: pgm/norm only; stored. */
+  multicastMaxTransportDataUnit: number
+  /** ZMQ_SOCKS_PROXY: stored only; zmesh does not dial through SOCKS proxies. */
+  socksProxy: string | null
+  /** ZMQ_BINDTODEVICE: stored only; Node cannot bind a socket to a device. */
+  interface: string | null
+  /** ZMQ_LOOPBACK_FASTPATH: Windows only; stored. */
+  loopbackFastPath: boolean
+  /** ZMQ_VMCI_BUFFER_SIZE: vmci only; stored. */
+  vmciBufferSize: number
+  /** ZMQ_VMCI_BUFFER_MIN_SIZE: vmci only; stored. */
+  vmciBufferMinSize: number
+  /** ZMQ_VMCI_BUFFER_MAX_SIZE: vmci only; stored. */
+  vmciBufferMaxSize: number
+  /** ZMQ_VMCI_CONNECT_TIMEOUT: vmci only; stored. */
+  vmciConnectTimeout: number
 }
 
 export const socketDefaults: Readonly<SocketOptionValues> = {
@@ -85,6 +129,28 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
   curveSecretKey: null,
   curveServerKey: null,
   zapDomain: "",
+  zapEnforceDomain: false,
+  tcpKeepalive: -1,
+  tcpKeepaliveIdle: -1,
+  tcpKeepaliveCount: -1,
+  tcpKeepaliveInterval: -1,
+  tcpAcceptFilter: null,
+  tcpMaxRetransmitTimeout: 0,
+  sendBufferSize: -1,
+  receiveBufferSize: -1,
+  typeOfService: 0,
+  affinity: 0,
+  rate: 100,
+  recoveryInterval: 10_000,
+  multicastHops: 1,
+  multicastMaxTransportDataUnit: 1500,
+  socksProxy: null,
+  interface: null,
+  loopbackFastPath: false,
+  vmciBufferSize: 0,
+  vmciBufferMinSize: 0,
+  vmciBufferMaxSize: 0,
+  vmciConnectTimeout: -1,
 }
 
 /** How each option's values are checked; the key set must match the defaults. */
@@ -116,25 +182,84 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   curveSecretKey: "key",
   curveServerKey: "key",
   zapDomain: "string",
+  zapEnforceDomain: "bool",
+  tcpKeepalive: "int",
+  tcpKeepaliveIdle: "int",
+  tcpKeepaliveCount: "int",
+  tcpKeepaliveInterval: "int",
+  tcpAcceptFilter: "string?",
+  tcpMaxRetransmitTimeout: "uint",
+  sendBufferSize: "int",
+  receiveBufferSize: "int",
+  typeOfService: "uint",
+  affinity: "uint",
+  rate: "uint",
+  recoveryInterval: "uint",
+  multicastHops: "uint",
+  multicastMaxTransportDataUnit: "uint",
+  socksProxy: "string?",
+  interface: "string?",
+  loopbackFastPath: "bool",
+  vmciBufferSize: "uint",
+  vmciBufferMinSize: "uint",
+  vmciBufferMaxSize: "uint",
+  vmciConnectTimeout: "int",
 }
 
-/** Validates one option value; throws EINVAL with the option's name. */
+/**
+ * libzmq's option numbers, for zeromq.js's low-level `getInt32Option(id)`
+ * and friends. Options of one socket type are listed too; a socket answers
+ * only for the options it has.
+ */
+export const optionIds: Readonly<Record<number, string>> = {
+  4: "affinity", 5: "routingId", 8: "rate", 9: "recoveryInterval", 11: "sendBufferSize", 12: "receiveBufferSize",
+  16: "type", 17: "linger", 18: "reconnectInterval", 19: "backlog", 21: "reconnectMaxInterval", 22: "maxMessageSize",
+  23: "sendHighWaterMark", 24: "receiveHighWaterMark", 25: "multicastHops", 27: "receiveTimeout", 28: "sendTimeout",
+  32: "lastEndpoint", 33: "mandatory", 34: "tcpKeepalive", 35: "tcpKeepaliveCount", 36: "tcpKeepaliveIdle",
+  37: "tcpKeepaliveInterval", 38: "tcpAcceptFilter", 39: "immediate", 40: "verbosity", 42: "ipv6", 43: "securityMechanism",
+  44: "plainServer", 45: "plainUsername", 46: "plainPassword", 47: "curveServer", 48: "curvePublicKey", 49: "curveSecretKey",
+  50: "curveServerKey", 51: "probeRouter", 52: "correlate", 53: "relaxed", 54: "conflate", 55: "zapDomain", 56: "handover",
+  57: "typeOfService", 66: "handshakeInterval", 68: "socksProxy", 69: "noDrop", 71: "manual", 72: "welcomeMessage",
+  73: "notify", 74: "invertMatching", 75: "heartbeatInterval", 76: "heartbeatTimeToLive", 77: "heartbeatTimeout",
+  79: "connectTimeout", 80: "tcpMaxRetransmitTimeout", 81: "threadSafe", 84: "multicastMaxTransportDataUnit",
+  85: "vmciBufferSize", 86: "vmciBufferMinSize", 87: "vmciBufferMaxSize", 88: "vmciConnectTimeout", 92: "interface",
+  93: "zapEnforceDomain", 94: "loopbackFastPath",
+}
+
+/**
+ * Options that act on live connections; setting any other after bind or
+ * connect warns, as zeromq.js does, since it applies from the next one.
+ */
+export const immediateOptions: ReadonlySet<string> = new Set([
+  "linger", "mandatory", "probeRouter", "verbosity", "correlate", "relaxed", "handover",
+  "sendHighWaterMark", "receiveHighWaterMark", "sendTimeout", "receiveTimeout",
+])
+
+/**
+ * Validates one option value. As zeromq.js: a value of the wrong type is a
+ * TypeError, a value of the right type that libzmq refuses is EINVAL.
+ */
 export function checkOption(name: string, check: Check, value: unknown): unknown {
   const bad = (why: string) => new ZmeshError("EINVAL", `invalid value for option ${name}: ${why}`)
   switch (check) {
     case "int":
     case "uint":
-      if (typeof value !== "number" || !Number.isInteger(value)) throw bad(`${String(value)} is not an integer`)
+      if (typeof value !== "number") throw new TypeError("Option value must be a number")
+      if (!Number.isInteger(value)) throw bad(`${value} is not an integer`)
       if (value < (check === "uint" ? 0 : -1)) throw bad(`${value} is out of range`)
       return value
     case "bool":
-      if (typeof value !== "boolean") throw bad(`${String(value)} is not a boolean`)
+      if (typeof value !== "boolean") throw new TypeError("Option value must be a boolean")
       return value
     case "string":
-      if (typeof value !== "string") throw bad("expected a string")
-      return value
+      if (value === null) return ""
+      if (typeof value !== "string" && !Buffer.isBuffer(value)) throw new TypeError("Option value must be a string or buffer")
+      return value.toString()
     case "key":
       if (value === null) return null
+      if (typeof value !== "string" && !(value instanceof Uint8Array)) {
+        throw new TypeError("Option value must be a string or buffer")
+      }
       if (typeof value === "string" && value.length === 40) {
         // libzmq refuses a key that is not Z85 when it is set, not at the next connect.
         z85Decode(value)
@@ -143,8 +268,9 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       if (value instanceof Uint8Array && value.length === 32) return value
       throw bad("expected 32 bytes or 40 Z85 characters")
     case "string?":
-      if (value !== null && typeof value !== "string") throw bad("expected a string or null")
-      return value
+      if (value === null) return null
+      if (typeof value !== "string" && !Buffer.isBuffer(value)) throw new TypeError("Option value must be a string or buffer")
+      return value.toString()
     case "verbosity":
       if (value !== null && value !== "allSubs" && value !== "allSubsUnsubs") {
         throw bad(`${String(value)} is not null, "allSubs" or "allSubsUnsubs"`)
@@ -152,13 +278,19 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       return value
     case "routingId": {
       if (value === null) return null
-      if (typeof value !== "string" && !Buffer.isBuffer(value)) throw bad("expected a string, Buffer or null")
+      if (typeof value !== "string" && !Buffer.isBuffer(value)) throw new TypeError("Option value must be a string or buffer")
       const bytes = Buffer.from(value as string)
       if (bytes.length === 0 || bytes.length > 255) throw bad("must be 1-255 bytes")
       if (bytes[0] === 0) throw bad("must not start with a zero byte (reserved by libzmq)")
       return value
     }
   }
+}
+
+/** What a socket does when an option property is set; see Socket.optionSet. */
+interface OptionHost {
+  options: Record<string, unknown>
+  optionSet?(name: string): void
 }
 
 /**
@@ -170,23 +302,38 @@ export function defineOptions(prototype: object, table: Record<string, Check>): 
     Object.defineProperty(prototype, name, {
       configurable: true,
       enumerable: true,
-      get(this: { options: Record<string, unknown> }) {
+      get(this: OptionHost) {
         return this.options[name]
       },
-      set(this: { options: Record<string, unknown> }, value: unknown) {
+      set(this: OptionHost, value: unknown) {
         this.options[name] = checkOption(name, check, value)
+        this.optionSet?.(name)
       },
     })
   }
 }
 
-/** Sets constructor options through the validating properties; unknown names are refused. */
+/**
+ * Sets constructor options through the validating properties. An unknown or
+ * read-only name is a TypeError, as assigning it to a sealed zeromq.js socket is.
+ */
 export function assignOptions(socket: object, given: object | undefined): void {
   if (given === undefined) return
   for (const [name, value] of Object.entries(given)) {
-    if (!hasSetter(socket, name)) throw new ZmeshError("EINVAL", `unknown socket option ${JSON.stringify(name)}`)
+    if (name === "context") continue
+    if (!hasSetter(socket, name)) {
+      throw new TypeError(
+        isReadOnly(socket, name)
+          ? `Cannot set property ${name} of #<${socket.constructor.name}> which has only a getter`
+          : `Cannot add property ${name}, object is not extensible`,
+      )
+    }
     ;(socket as Record<string, unknown>)[name] = value
   }
+}
+
+function isReadOnly(object: object, name: string): boolean {
+  return name in object && !hasSetter(object, name)
 }
 
 function hasSetter(object: object, name: string): boolean {

@@ -1,5 +1,6 @@
 /** DEALER (RFC 28): round-robin out, fair-queued in, no envelope rules. */
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import type { SocketOptions } from "./socket-options.js"
+import { defineOptions } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
@@ -29,8 +30,10 @@ export class Dealer extends Socket {
   private readonly out = new LoadBalancer()
   private readonly in = new FairQueue()
 
-  constructor(options?: Partial<SocketOptionValues & DealerOptionValues>) {
+  constructor(options?: SocketOptions<Dealer>) {
     super("DEALER", options, { probeRouter: false, conflate: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Dealer) Object.seal(this)
   }
 
   protected xattach(pipe: Pipe): boolean {

@@ -10,6 +10,7 @@ import { Connector } from "../transport/connector.js"
 import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
 import { isInprocBound } from "../transport/inproc.js"
 import { type Listener, listen } from "../transport/listener.js"
+import { RawEngine } from "../transport/raw-engine.js"
 import { StreamEngine } from "../transport/stream-engine.js"
 import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
 import { ZAP_ENDPOINT, type ZapReply, type ZapRequest } from "../zmtp/zap.js"
@@ -40,7 +41,7 @@ export class Endpoints {
   }
 
   async bind(address: string): Promise<void> {
-    const endpoint = parse(address, true)
+    const endpoint = this.parse(address, true)
     if (endpoint.transport === "inproc") return this.inproc.bind(endpoint.name, address)
     createMechanism(this.host.options) // a half-configured CURVE or PLAIN role fails here, not per connection
     const bound: { value?: Bound } = {}
@@ -79,7 +80,7 @@ export class Endpoints {
   }
 
   connect(address: string, connectRoutingId: Buffer | undefined): void {
-    const endpoint = parse(address, false)
+    const endpoint = this.parse(address, false)
     if (endpoint.transport !== "inproc") createMechanism(this.host.options)
     const dial: Dial = {
       connectRoutingId,
@@ -91,7 +92,7 @@ export class Endpoints {
       dialer: undefined as unknown as Dialer,
     }
     dial.dialer = endpoint.transport === "inproc" ? this.inproc.dialer(endpoint.name, dial) : this.streamDialer(endpoint, dial)
-    if (!this.host.options.immediate) {
+    if (!this.pipePerConnection) {
       const pipe = this.createPipe(address, connectRoutingId)
       if (this.host.attach(pipe, undefined)) dial.pipe = pipe
     }
@@ -154,9 +155,27 @@ export class Endpoints {
     bound.links.add(this.startLink(socket, bound.address, undefined, bound))
   }
 
+  /**
+   * ZMQ_IMMEDIATE, and ZMQ_STREAM always: a dialed connection's pipe exists
+   * only while it is connected, instead of queueing output across reconnects.
+   */
+  private get pipePerConnection(): boolean {
+    return this.host.options.immediate || this.host.socketType === "STREAM"
+  }
+
+  private parse(address: string, forBind: boolean): Endpoint {
+    const endpoint = parse(address, forBind)
+    // Raw bytes mean nothing in-process: libzmq's STREAM engine is for stream transports only.
+    if (endpoint.transport === "inproc" && this.host.socketType === "STREAM") {
+      throw error("ENOCOMPATPROTO", `a STREAM socket cannot use ${address}`, { address })
+    }
+    return endpoint
+  }
+
   private startLink(socket: net.Socket, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
     const link: Link = { address, inproc: false, engine: undefined, pipe: undefined, ending: false, dial, bound }
     this.links.add(link)
+    if (this.host.socketType === "STREAM") return this.startRawLink(socket, link)
     const options = this.host.options
     const routingId = options.routingId === null ? undefined : Buffer.from(options.routingId)
     link.engine = new StreamEngine(
@@ -190,6 +209,20 @@ export class Endpoints {
         closed: (_engine, failure) => this.linkClosed(link, failure),
       },
     )
+    return link
+  }
+
+  /** ZMQ_STREAM: no handshake, so the connection is ready at once. */
+  private startRawLink(socket: net.Socket, link: Link): Link {
+    const notify = (this.host.options as { notify?: boolean }).notify !== false
+    const engine = new RawEngine(socket, notify, {
+      message: (frames) => link.pipe?.deliver(frames) ?? true,
+      drained: () => link.pipe?.flush(),
+      closed: (_engine, failure) => this.linkClosed(link, failure),
+    })
+    link.engine = engine
+    const peer: PeerInfo = { socketType: "STREAM", routingId: Buffer.alloc(0), minor: 1, metadata: new Map() }
+    if (this.linkReady(link, engine, peer)) engine.start()
     return link
   }
 
@@ -270,7 +303,7 @@ export class Endpoints {
     if (dial.stopped) {
       if (this.lingerDial(dial)) dial.dialer.reconnect()
       else this.endDial(dial)
-    } else if (pipe !== undefined && this.host.options.immediate) {
+    } else if (pipe !== undefined && this.pipePerConnection) {
       dial.pipe = undefined
       this.terminatePipe(pipe)
       dial.dialer.reconnect()

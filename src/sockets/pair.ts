@@ -1,6 +1,6 @@
 /** PAIR (RFC 31): exactly one peer; a second connection is refused while the first exists. */
+import type { SocketOptions } from "./socket-options.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import type { SocketOptionValues } from "../options.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import { Socket } from "./socket-base.js"
 import { allow, type Readable, type Writable } from "./capabilities.js"
@@ -21,8 +21,10 @@ export class Pair extends Socket {
   /** A pipe that went away with messages still queued. */
   private drained: Pipe | undefined
 
-  constructor(options?: Partial<SocketOptionValues>) {
+  constructor(options?: SocketOptions<Pair>) {
     super("PAIR", options)
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Pair) Object.seal(this)
   }
 
   protected xattach(pipe: Pipe, _peer: PeerInfo | undefined): boolean {

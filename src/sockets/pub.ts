@@ -1,6 +1,7 @@
 /** PUB (RFC 29): fan-out to matching subscribers; a full subscriber misses messages, the others do not wait. */
+import type { SocketOptions } from "./socket-options.js"
 import type { MessageLike } from "../message.js"
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import { allow, type Writable } from "./capabilities.js"
 import { PublisherBase } from "./pub-base.js"
 
@@ -27,8 +28,10 @@ export class Publisher extends PublisherBase {
   protected readonly isManual = false
   protected readonly verbosityLevel = null
 
-  constructor(options?: Partial<SocketOptionValues & PublisherOptionValues>) {
+  constructor(options?: SocketOptions<Publisher>) {
     super("PUB", options, { noDrop: false, conflate: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Publisher) Object.seal(this)
   }
 
   protected get dropsNever(): boolean {

@@ -1,7 +1,8 @@
 /** PULL (RFC 30): fair-queued input from every connected pusher. */
+import type { SocketOptions } from "./socket-options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import { type ConflateOptionValues, Socket } from "./socket-base.js"
 import { allow, type Readable } from "./capabilities.js"
 
@@ -18,8 +19,10 @@ import { allow, type Readable } from "./capabilities.js"
 export class Pull extends Socket {
   private readonly in = new FairQueue()
 
-  constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
+  constructor(options?: SocketOptions<Pull>) {
     super("PULL", options, { conflate: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Pull) Object.seal(this)
   }
 
   protected xattach(_pipe: Pipe): boolean {

@@ -1,7 +1,8 @@
 /** PUSH (RFC 30): round-robin to connected pullers; waits when all are at their high-water mark. */
+import type { SocketOptions } from "./socket-options.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import { type ConflateOptionValues, Socket } from "./socket-base.js"
 import { allow, type Writable } from "./capabilities.js"
 
@@ -18,8 +19,10 @@ import { allow, type Writable } from "./capabilities.js"
 export class Push extends Socket {
   private readonly out = new LoadBalancer()
 
-  constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
+  constructor(options?: SocketOptions<Push>) {
     super("PUSH", options, { conflate: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Push) Object.seal(this)
   }
 
   protected xattach(pipe: Pipe): boolean {

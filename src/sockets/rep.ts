@@ -3,8 +3,8 @@
  * envelope it came with (everything up to and including the first empty
  * frame), to the peer it came from.
  */
+import type { SocketOptions } from "./socket-options.js"
 import { error } from "../errors.js"
-import type { SocketOptionValues } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { Socket } from "./socket-base.js"
@@ -26,8 +26,10 @@ export class Reply extends Socket {
   private envelope: Buffer[] | undefined
   private replyPipe: Pipe | undefined
 
-  constructor(options?: Partial<SocketOptionValues>) {
+  constructor(options?: SocketOptions<Reply>) {
     super("REP", options)
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Reply) Object.seal(this)
   }
 
   protected xattach(_pipe: Pipe): boolean {

@@ -3,9 +3,10 @@
  * empty delimiter frame added on send and removed on receive, and replies
  * taken only from the peer the request went to.
  */
+import type { SocketOptions } from "./socket-options.js"
 import { randomInt } from "node:crypto"
 import { error } from "../errors.js"
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import { LoadBalancer } from "../routing/load-balancer.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { probe } from "./dealer.js"
@@ -42,8 +43,10 @@ export class Request extends Socket {
   /** The id of the current request (ZMQ_REQ_CORRELATE). */
   private requestId = randomInt(0x100000000)
 
-  constructor(options?: Partial<SocketOptionValues & RequestOptionValues>) {
+  constructor(options?: SocketOptions<Request>) {
     super("REQ", options, { correlate: false, relaxed: false, probeRouter: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Request) Object.seal(this)
   }
 
   protected xattach(pipe: Pipe): boolean {

@@ -3,12 +3,13 @@
  * prefixed with the routing id of the peer it came from; every sent message
  * is routed by its first frame.
  */
-import { randomInt } from "node:crypto"
+import type { SocketOptions } from "./socket-options.js"
 import { error } from "../errors.js"
 import type { MessageLike } from "../message.js"
-import { type SocketOptionValues, checkOption, defineOptions } from "../options.js"
+import { checkOption, defineOptions } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
+import { RoutingIds } from "../routing/routing-ids.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import { probe } from "./dealer.js"
 import { Socket } from "./socket-base.js"
@@ -45,11 +46,12 @@ export class Router extends Socket {
   private readonly byId = new Map<string, Pipe>()
   /** Pipes without a routing id yet, or whose id is taken (their input waits). */
   private readonly anonymous = new Set<Pipe>()
-  /** libzmq names anonymous peers 0x00 + a u32 counter from a random start. */
-  private nextId = randomInt(0x100000000)
+  private readonly generatedIds = new RoutingIds()
 
-  constructor(options?: Partial<SocketOptionValues & RouterOptionValues>) {
+  constructor(options?: SocketOptions<Router>) {
     super("ROUTER", options, { mandatory: false, handover: false, probeRouter: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Router) Object.seal(this)
   }
 
   /** Connects; `options.routingId` names the peer of this connection (ZMQ_CONNECT_ROUTING_ID). */
@@ -123,12 +125,7 @@ export class Router extends Socket {
   /** Names a pipe: the connect()-given id, else the peer's Identity, else a generated one. */
   private identify(pipe: Pipe): boolean {
     let id = pipe.connectRoutingId ?? (pipe.peerIdentity.length > 0 ? pipe.peerIdentity : undefined)
-    if (id === undefined) {
-      id = Buffer.allocUnsafe(5)
-      id[0] = 0
-      id.writeUInt32BE(this.nextId, 1)
-      this.nextId = (this.nextId + 1) >>> 0
-    }
+    id ??= this.generatedIds.next()
     const key = id.toString("latin1")
     const existing = this.byId.get(key)
     if (existing !== undefined && existing !== pipe) {

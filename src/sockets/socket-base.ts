@@ -3,21 +3,30 @@
  * peer, the queues of waiting `send()` and `receive()` calls, timeouts,
  * linger and close, and events. Socket types implement the routing hooks.
  */
+import { type Context, context as defaultContext } from "../context.js"
 import { ZmeshError, error } from "../errors.js"
 import { Observer, type Event } from "../events.js"
 import { toMessage, type MessageLike } from "../message.js"
-import { assignOptions, defineOptions, socketDefaults, socketOptionChecks, type SocketOptionValues } from "../options.js"
+import {
+  assignOptions,
+  defineOptions,
+  immediateOptions,
+  socketDefaults,
+  socketOptionChecks,
+  type SocketOptionValues,
+} from "../options.js"
 import type { Message, Pipe, PipeOwner } from "../routing/pipe.js"
 import { Queue } from "../routing/queue.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
 import { grantCapabilities } from "./capabilities.js"
 import { Endpoints } from "./endpoints.js"
+import { LowLevelOptions } from "./low-level-options.js"
 import { type SecurityMechanism, securityOf } from "./security.js"
 
 /** libzmq's numeric socket types, which zeromq.js exposes as `type`. */
 const typeNumbers: Record<SocketType, number> = {
-  PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10,
+  PAIR: 0, PUB: 1, SUB: 2, REQ: 3, REP: 4, DEALER: 5, ROUTER: 6, PULL: 7, PUSH: 8, XPUB: 9, XSUB: 10, STREAM: 11,
 }
 
 interface SendWaiter {
@@ -35,6 +44,9 @@ interface ReceiveWaiter {
 
 const RESOLVED = Promise.resolve()
 
+/** The socket classes by libzmq type number, for `new Socket(type, options)`; filled by socket-types.ts. */
+export const socketClasses = new Map<number, new (options?: object) => Socket>()
+
 export interface Socket extends SocketOptionValues {}
 
 /** The ZMQ_CONFLATE option of the socket types libzmq allows it on. */
@@ -45,12 +57,19 @@ export interface ConflateOptionValues {
 
 export abstract class Socket implements PipeOwner {
   /** @internal Option values; read and set them through the properties. */
-  readonly options: Record<string, unknown> & SocketOptionValues
+  readonly options!: Record<string, unknown> & SocketOptionValues
   /** @internal The ZMTP socket type name. */
-  readonly socketType: SocketType
+  readonly socketType!: SocketType
+  /** The context this socket belongs to: the default `context` unless given `{ context }`. */
+  readonly context!: Context
   private isClosed = false
+  /** A bind or unbind is under way: other endpoint calls fail with EBUSY, close() waits for it. */
+  private blocked = false
+  private closeRequested = false
+  /** Endpoints bound or connected, for zeromq.js's warning on options set after them. */
+  private endpointCount = 0
   private observer: Observer | undefined
-  private readonly endpoints: Endpoints
+  private readonly endpoints!: Endpoints
   private readonly sendWaiters = new Queue<SendWaiter>()
   private readonly receiveWaiters = new Queue<ReceiveWaiter>()
   /** Set by xsend when a peer was too full to take the message at once. */
@@ -65,9 +84,32 @@ export abstract class Socket implements PipeOwner {
     })
   }
 
-  protected constructor(type: SocketType, options: object | undefined, extraDefaults: object = {}) {
+  /**
+   * Socket types call this with their ZMTP name. Called as `new Socket(type,
+   * options)` with libzmq's type number (as zeromq.js allows), it builds the
+   * socket of that type.
+   */
+  protected constructor(type: SocketType | number, options?: object, extraDefaults: object = {}) {
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError("Options must be an object")
+    }
+    if (typeof type !== "string") {
+      if (new.target !== Socket) throw new TypeError("Socket type must be a string")
+      return constructByNumber(arguments.length, type, options)
+    }
     this.socketType = type
-    this.options = { ...socketDefaults, ...extraDefaults } as Record<string, unknown> & SocketOptionValues
+    const given = options as { context?: unknown } | undefined
+    const context = given?.context ?? defaultContext
+    if (typeof context !== "object" || context === null || typeof (context as Context).acquire !== "function") {
+      throw new TypeError("Context must be a context object")
+    }
+    this.context = context as Context
+    this.options = {
+      ...socketDefaults,
+      linger: this.context.blocky ? -1 : 0,
+      ipv6: this.context.ipv6,
+      ...extraDefaults,
+    } as Record<string, unknown> & SocketOptionValues
     const socket = this
     this.endpoints = new Endpoints({
       socketType: type,
@@ -88,6 +130,8 @@ export abstract class Socket implements PipeOwner {
       pipeWritable: (pipe) => this.pipeWritable(pipe),
     })
     assignOptions(this, options)
+    // Last, so that a socket refused for its options never counts against maxSockets.
+    this.context.acquire()
   }
 
   /** The socket type as libzmq numbers it (ZMQ_PAIR = 0 ... ZMQ_XSUB = 10). */
@@ -132,17 +176,18 @@ export abstract class Socket implements PipeOwner {
 
   /**
    * Binds to an endpoint: `tcp://127.0.0.1:*` picks a free port (read it back
-   * from `lastEndpoint`), `ipc:///tmp/name.sock` a Unix socket.
+   * from `lastEndpoint`), `ipc:///tmp/name.sock` a Unix socket. While it is
+   * under way, other bind, unbind, connect and disconnect calls throw EBUSY.
    */
-  async bind(address: string): Promise<void> {
-    this.assertOpen()
-    await this.endpoints.bind(address)
+  bind(address: string): Promise<void> {
+    this.assertAvailable(address)
+    return this.blockWhile(this.endpoints.bind(address).then(() => void this.endpointCount++))
   }
 
   /** Stops listening on an endpoint and drops the connections accepted through it. */
-  async unbind(address: string): Promise<void> {
-    this.assertOpen()
-    await this.endpoints.unbind(address)
+  unbind(address: string): Promise<void> {
+    this.assertAvailable(address)
+    return this.blockWhile(this.endpoints.unbind(address).then(() => void this.endpointCount--))
   }
 
   /**
@@ -156,30 +201,45 @@ export abstract class Socket implements PipeOwner {
 
   /** connect() with ZMQ_CONNECT_ROUTING_ID, the name a ROUTER gives this peer. */
   protected dial(address: string, connectRoutingId: Buffer | undefined): void {
-    this.assertOpen()
+    this.assertAvailable(address)
     this.endpoints.connect(address, connectRoutingId)
+    this.endpointCount++
   }
 
   /** Stops connecting to an endpoint; pending output is delivered within `linger`. */
   disconnect(address: string): void {
-    this.assertOpen()
+    this.assertAvailable(address)
     this.endpoints.disconnect(address)
+    this.endpointCount--
   }
 
   /**
    * Closes the socket at once; pending output is still delivered within
    * `linger` ms (for ever with -1, the default). Pending `send()` and
-   * `receive()` calls reject with EAGAIN.
+   * `receive()` calls reject with EAGAIN. During a bind or unbind the socket
+   * closes as soon as that settles (`closed` is false until then).
    */
   close(): void {
     if (this.isClosed) return
+    if (this.blocked) {
+      this.closeRequested = true
+      return
+    }
     this.isClosed = true
+    this.context.release()
     this.endpoints.close()
-    const closedError = () => error("EAGAIN", "Socket was closed")
+    const closedError = () => error("EAGAIN", "the socket was closed while the call waited")
     for (const w of this.sendWaiters.drain()) settle(w.timer, () => w.reject(closedError()))
     for (const w of this.receiveWaiters.drain()) settle(w.timer, () => w.reject(closedError()))
     this.emit({ type: "end" })
     this.observer?.close()
+  }
+
+  /** @internal Called by every option setter: zeromq.js warns when an option set now applies only later. */
+  optionSet(name: string): void {
+    if (this.endpointCount > 0 && !immediateOptions.has(name)) {
+      process.emitWarning("Socket option will not take effect until next connect/bind.")
+    }
   }
 
   // ---- for socket types ----------------------------------------------------
@@ -356,12 +416,40 @@ export abstract class Socket implements PipeOwner {
     this.endpoints.dropPipe(pipe)
   }
 
-  private assertOpen(): void {
-    if (this.isClosed) throw error("EBADF", "Socket is closed")
+  /** Endpoint calls: the address must be a string, the socket open and not busy binding. */
+  private assertAvailable(address: unknown): void {
+    if (typeof address !== "string") throw new TypeError("Address must be a string")
+    if (this.isClosed) throw error("EBADF", `cannot use ${address}: the socket is closed`, { address })
+    if (this.blocked) {
+      throw error("EBUSY", `cannot use ${address} while a bind or unbind is under way`, {
+        message: "Socket is blocked by a bind or unbind operation",
+        address,
+      })
+    }
+  }
+
+  private async blockWhile(operation: Promise<void>): Promise<void> {
+    this.blocked = true
+    try {
+      await operation
+    } finally {
+      this.blocked = false
+      if (this.closeRequested) this.close()
+    }
   }
 }
 
 defineOptions(Socket.prototype, socketOptionChecks)
+LowLevelOptions.install(Socket.prototype)
+
+/** `new Socket(type, options)` with libzmq's type number, checked as zeromq.js checks it. */
+function constructByNumber(argumentCount: number, type: unknown, options: object | undefined): Socket {
+  if (argumentCount > 2) throw new TypeError(`Expected 2 arguments but received ${argumentCount}`)
+  if (typeof type !== "number") throw new TypeError("Socket type must be a number")
+  const SocketClass = socketClasses.get(type)
+  if (SocketClass === undefined) throw error("EINVAL", `there is no socket type ${type}`)
+  return new SocketClass(options)
+}
 
 function settle(timer: NodeJS.Timeout | undefined, fn: () => void): void {
   if (timer !== undefined) clearTimeout(timer)

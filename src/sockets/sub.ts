@@ -1,6 +1,7 @@
 /** SUB (RFC 29): receives what its publishers send on the topics it subscribed to. */
+import type { SocketOptions } from "./socket-options.js"
 import { toFrame } from "../message.js"
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import type { Message } from "../routing/pipe.js"
 import { subscriptionFrame } from "../zmtp/command.js"
 import type { ConflateOptionValues } from "./socket-base.js"
@@ -19,8 +20,10 @@ import { SubscriberBase } from "./sub-base.js"
 export class Subscriber extends SubscriberBase {
   protected readonly filters = true
 
-  constructor(options?: Partial<SocketOptionValues & ConflateOptionValues>) {
+  constructor(options?: SocketOptions<Subscriber>) {
     super("SUB", options, { conflate: false })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === Subscriber) Object.seal(this)
   }
 
   /** Receives messages whose first frame starts with one of the prefixes; none given means everything. */

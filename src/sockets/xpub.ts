@@ -3,8 +3,9 @@
  * subscribers' subscriptions as `\x01topic` / `\x00topic` messages, for
  * proxies and last-value caches.
  */
+import type { SocketOptions } from "./socket-options.js"
 import { toFrame, type MessageLike } from "../message.js"
-import { type SocketOptionValues, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import type { Pipe } from "../routing/pipe.js"
 import { allow, type Readable, type Writable } from "./capabilities.js"
 import { PublisherBase, type Verbosity } from "./pub-base.js"
@@ -35,8 +36,10 @@ export interface XPublisherOptionValues {
 export class XPublisher extends PublisherBase {
   protected readonly reportsToApp = true
 
-  constructor(options?: Partial<SocketOptionValues & XPublisherOptionValues>) {
+  constructor(options?: SocketOptions<XPublisher>) {
     super("XPUB", options, { noDrop: false, manual: false, welcomeMessage: null, verbosity: null })
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === XPublisher) Object.seal(this)
   }
 
   protected get isManual(): boolean {

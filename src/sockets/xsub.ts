@@ -2,7 +2,7 @@
  * XSUB (RFC 29 and libzmq's xsub.cpp): a subscriber whose subscriptions are
  * messages the application sends (`\x01topic` / `\x00topic`), for proxies.
  */
-import type { SocketOptionValues } from "../options.js"
+import type { SocketOptions } from "./socket-options.js"
 import type { Message } from "../routing/pipe.js"
 import { allow, type Readable, type Writable } from "./capabilities.js"
 import { SubscriberBase } from "./sub-base.js"
@@ -18,8 +18,10 @@ import { SubscriberBase } from "./sub-base.js"
 export class XSubscriber extends SubscriberBase {
   protected readonly filters = false
 
-  constructor(options?: Partial<SocketOptionValues>) {
+  constructor(options?: SocketOptions<XSubscriber>) {
     super("XSUB", options)
+    // As zeromq.js: an option name that does not exist is an error, not a new property.
+    if (new.target === XSubscriber) Object.seal(this)
   }
 
   protected xsend(message: Message): boolean {

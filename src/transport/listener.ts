@@ -1,7 +1,7 @@
 /** Listening on tcp:// and ipc:// with node:net. */
 import { existsSync, statSync, unlinkSync } from "node:fs"
 import net from "node:net"
-import { ZmeshError } from "../errors.js"
+import { ZmeshError, codeOfSystemError } from "../errors.js"
 import { type Endpoint, formatTcp } from "./endpoint.js"
 
 export interface Listener {
@@ -55,7 +55,7 @@ export async function listen(
 function listenOn(server: net.Server, options: net.ListenOptions, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      const code = err.code === "EADDRINUSE" ? "EADDRINUSE" : "EINVAL"
+      const code = codeOfSystemError(err) ?? "EINVAL"
       reject(new ZmeshError(code, `could not bind ${address}: ${err.message}`, { address, cause: err }))
     }
     server.once("error", onError)
@@ -66,8 +66,14 @@ function listenOn(server: net.Server, options: net.ListenOptions, address: strin
   })
 }
 
+/**
+ * Stops accepting at once. node:net calls close's callback only once every
+ * accepted connection has ended, which is the connections' business, not
+ * the listener's: unbind() must not wait for a peer that never hangs up.
+ */
 function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => server.close(() => resolve()))
+  server.close()
+  return Promise.resolve()
 }
 
 function removeSocketFile(path: string): void {

@@ -50,6 +50,22 @@ export function encodeError(reason: string): Buffer {
   return encodeCommand("ERROR", data)
 }
 
+/**
+ * ERROR as libzmq 4.3.5's PLAIN mechanism writes and expects it: its
+ * "\x05ERROR" literal is parsed by C as "\x5E" + "RROR", so the body is
+ * `5e "RROR" reason_len reason`. A libzmq PLAIN client only reads a refusal
+ * (and its ZAP status) in this form; any other it reports as a protocol error.
+ */
+export function encodePlainError(reason: string): Buffer {
+  const text = Buffer.from(reason, "latin1").subarray(0, 255)
+  const body = Buffer.allocUnsafe(6 + text.length)
+  body[0] = 0x5e
+  body.write("RROR", 1, "latin1")
+  body[5] = text.length
+  text.copy(body, 6)
+  return Buffer.concat([Buffer.of(FLAG_COMMAND, body.length), body])
+}
+
 export function parseErrorReason(data: Buffer): string {
   const len = data[0] ?? 0
   return data.toString("latin1", 1, Math.min(1 + len, data.length))

@@ -12,6 +12,8 @@ export const SocketType = {
   PUSH: "PUSH",
   XPUB: "XPUB",
   XSUB: "XSUB",
+  /** ZMQ_STREAM: raw TCP peers, no ZMTP; never handshakes, so never checked against this matrix. */
+  STREAM: "STREAM",
 } as const
 
 export type SocketType = (typeof SocketType)[keyof typeof SocketType]
@@ -28,6 +30,7 @@ const compatible: Record<SocketType, readonly SocketType[]> = {
   PUSH: ["PULL"],
   PULL: ["PUSH"],
   PAIR: ["PAIR"],
+  STREAM: [],
 }
 
 /** True when a socket of type `ours` may talk to a peer announcing `theirs`. */

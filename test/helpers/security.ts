@@ -47,11 +47,13 @@ export interface Recorded {
   readonly interval?: number
   readonly code?: string
   readonly message?: string
+  /** The ZAP status of an authentication failure (zeromq.js's AuthError.status). */
+  readonly status?: number
 }
 
 interface LooseEvent {
   interval?: number
-  error?: { code?: string; message?: string }
+  error?: { code?: string; message?: string; status?: number }
 }
 
 interface LooseObserver {
@@ -72,6 +74,7 @@ export class Recorder {
           at: performance.now(),
           ...(event.interval === undefined ? {} : { interval: event.interval }),
           ...(event.error === undefined ? {} : { code: event.error.code, message: event.error.message }),
+          ...(event.error?.status === undefined ? {} : { status: event.error.status }),
         })
         for (const waiter of this.waiters.splice(0)) {
           if (waiter.done()) waiter.resolve()

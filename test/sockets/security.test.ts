@@ -156,8 +156,8 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
       expect(error!.code).toBe("ERR_AUTH")
       // The client is told why: ERROR 400 reaches it before the close.
       const [clientError] = await clientEvents.until("handshake:error:auth")
-      expect(clientError!.code).toBe("ERR_PEER_ERROR")
-      expect(clientError!.message).toMatch(/400/)
+      expect(clientError!.code).toBe("ERR_AUTH")
+      expect(clientError!.status).toBe(400)
       expect(clientEvents.of("handshake")).toEqual([])
       expect(rep.readable).toBe(false)
       expect(requests[0]!.mechanism).toBe("CURVE")
@@ -184,10 +184,10 @@ describe.each(transports)("security between zmesh sockets over $name", (transpor
       req.connect(await bindOn(transport, rep))
       await req.send("must not pass")
       const [error] = await events.until("handshake:error:auth")
-      expect(error!.message).toMatch(/400/)
+      expect(error!.status).toBe(400)
       const [clientError] = await clientEvents.until("handshake:error:auth")
-      expect(clientError!.code).toBe("ERR_PEER_ERROR")
-      expect(clientError!.message).toMatch(/400/)
+      expect(clientError!.code).toBe("ERR_AUTH")
+      expect(clientError!.status).toBe(400)
       expect(clientEvents.of("handshake")).toEqual([])
       expect(rep.readable).toBe(false)
     })
@@ -351,13 +351,23 @@ describe("CURVE keys: 32 raw bytes or 40 Z85 characters", () => {
     ["39 characters", pair.secretKey.slice(1)],
     ["41 characters", `${pair.secretKey}0`],
     ["the empty string", ""],
-    ["a number", 42],
-    ["an array of 32 numbers", Array.from({ length: 32 }, () => 1)],
   ] as Array<[string, unknown]>)("refuses %s with EINVAL, in the constructor and as a property", async (_what, value) => {
     for (const name of ["curveSecretKey", "curvePublicKey", "curveServerKey"] as const) {
       expect(await codeOf(() => new zmesh.Dealer({ [name]: value as string }))).toBe("EINVAL")
       const socket = track(new zmesh.Dealer())
       expect(await codeOf(() => (socket[name] = value as string))).toBe("EINVAL")
+      expect(socket[name]).toBe(null)
+    }
+  })
+
+  it.each([
+    ["a number", 42],
+    ["an array of 32 numbers", Array.from({ length: 32 }, () => 1)],
+  ] as Array<[string, unknown]>)("refuses %s with TypeError (not a string or buffer, as zeromq.js), in the constructor and as a property", (_what, value) => {
+    for (const name of ["curveSecretKey", "curvePublicKey", "curveServerKey"] as const) {
+      expect(() => new zmesh.Dealer({ [name]: value as string })).toThrow(new TypeError("Option value must be a string or buffer"))
+      const socket = track(new zmesh.Dealer())
+      expect(() => (socket[name] = value as string)).toThrow(TypeError)
       expect(socket[name]).toBe(null)
     }
   })

@@ -21,7 +21,7 @@ import {
   writeShortNonce,
 } from "./curve-crypto.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
-import { zapVerdict } from "./zap-verdict.js"
+import { peerRefusal, zapVerdict } from "./zap-verdict.js"
 
 /** Inside a MESSAGE box the flags byte uses bit 0 for MORE and bit 1 for a command (RFC 25). */
 const CURVE_MORE = 0x01
@@ -94,8 +94,8 @@ abstract class CurveBase implements Mechanism {
     return short
   }
 
-  protected fail(kind: "protocol" | "auth", message: string, code: "ERR_ZMTP_PROTOCOL" | "ERR_PEER_ERROR" = "ERR_ZMTP_PROTOCOL"): void {
-    this.host!.fail(kind, new ZmeshError(code, `CURVE: ${message}`))
+  protected fail(kind: "protocol" | "auth", message: string): void {
+    this.host!.fail(kind, new ZmeshError("ERR_ZMTP_PROTOCOL", `CURVE: ${message}`))
   }
 }
 
@@ -125,7 +125,7 @@ export class CurveClient extends CurveBase {
 
   onCommand(name: string, data: Buffer): void {
     const host = this.host!
-    if (name === "ERROR") return this.fail("auth", `server refused us: ${parseErrorReason(data)}`, "ERR_PEER_ERROR")
+    if (name === "ERROR") return host.fail("auth", peerRefusal(parseErrorReason(data)).error)
     if (this.state === "welcome" && name === "WELCOME") return this.onWelcome(data)
     if (this.state === "ready" && name === "READY") {
       if (data.length < 8 + 16) return this.fail("protocol", "READY too short")

@@ -6,7 +6,7 @@ import { ZmeshError } from "../../errors.js"
 import { encodeError, encodeReady, parseErrorReason } from "../command.js"
 import { type Metadata, decodeMetadata } from "../metadata.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
-import { zapVerdict } from "./zap-verdict.js"
+import { peerRefusal, zapVerdict } from "./zap-verdict.js"
 
 export class NullMechanism implements Mechanism {
   readonly name = "NULL"
@@ -32,7 +32,8 @@ export class NullMechanism implements Mechanism {
   onCommand(name: string, data: Buffer): void {
     const host = this.host!
     if (name === "ERROR") {
-      return host.fail("protocol", new ZmeshError("ERR_PEER_ERROR", `peer sent ERROR: ${parseErrorReason(data)}`))
+      const refusal = peerRefusal(parseErrorReason(data))
+      return host.fail(refusal.kind, refusal.error)
     }
     if (name !== "READY" || this.peer !== undefined) {
       return host.fail("protocol", new ZmeshError("ERR_ZMTP_PROTOCOL", `unexpected ${name} command during the NULL handshake`))

@@ -4,10 +4,10 @@
  * as libzmq does.
  */
 import { ZmeshError } from "../../errors.js"
-import { encodeCommand, encodeError, encodeReady, parseErrorReason } from "../command.js"
+import { encodeCommand, encodePlainError, encodeReady, parseErrorReason } from "../command.js"
 import { decodeMetadata, encodeMetadata } from "../metadata.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
-import { zapVerdict } from "./zap-verdict.js"
+import { peerRefusal, zapVerdict } from "./zap-verdict.js"
 
 export class PlainClient implements Mechanism {
   readonly name = "PLAIN"
@@ -40,8 +40,10 @@ export class PlainClient implements Mechanism {
         const refused = host.checkPeer(metadata)
         return refused === undefined ? host.ready(metadata) : host.fail("protocol", refused)
       }
-      case "ERROR":
-        return host.fail("auth", new ZmeshError("ERR_PEER_ERROR", `PLAIN server refused us: ${parseErrorReason(data)}`))
+      case "ERROR": {
+        const refusal = peerRefusal(parseErrorReason(data))
+        return host.fail("auth", refusal.error)
+      }
       default:
         return host.fail("protocol", new ZmeshError("ERR_ZMTP_PROTOCOL", `unexpected ${name} command in the PLAIN handshake`))
     }
@@ -86,7 +88,8 @@ export class PlainServer implements Mechanism {
     if (!host.open) return
     const verdict = zapVerdict(reply, true)
     if (verdict !== undefined) {
-      if (verdict.error !== undefined) host.sendCommand(encodeError(verdict.error))
+      // libzmq's form, so that libzmq PLAIN clients see an authentication failure with the status.
+      if (verdict.error !== undefined) host.sendCommand(encodePlainError(verdict.error))
       return host.fail(verdict.kind, verdict.failure)
     }
     this.state = "initiate"

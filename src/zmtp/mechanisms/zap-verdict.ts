@@ -24,7 +24,41 @@ export function zapVerdict(reply: ZapReply | undefined, required: boolean): Refu
     }
   }
   if (reply.status === "200") return undefined
-  const failure = new ZmeshError("ERR_AUTH", `ZAP handler refused the client: ${reply.status} ${reply.text}`.trim())
+  const failure = new ZmeshError("ERR_AUTH", `ZAP handler refused the client: ${reply.status} ${reply.text}`.trim(), {
+    message: authMessage(reply.status),
+    status: Number(reply.status),
+  })
   // 300 is a temporary failure: close without ERROR so the client retries.
   return { kind: "auth", failure, error: reply.status === "300" ? undefined : reply.status }
+}
+
+/**
+ * What a client makes of the ERROR a server refused it with. A ZAP status
+ * as the reason (libzmq's handle_error_reason: "300", "400", "500") is an
+ * authentication failure carrying that status; any other reason is the
+ * peer's error.
+ */
+export function peerRefusal(reason: string): { kind: HandshakeFailure; error: ZmeshError } {
+  if (/^[345]00$/.test(reason)) {
+    const error = new ZmeshError("ERR_AUTH", `the server refused us: ZAP status ${reason}`, {
+      message: authMessage(reason),
+      status: Number(reason),
+    })
+    return { kind: "auth", error }
+  }
+  return { kind: "protocol", error: new ZmeshError("ERR_PEER_ERROR", `the server refused us: ${reason}`) }
+}
+
+/** zeromq.js's messages for ZAP statuses. */
+function authMessage(status: string): string {
+  switch (status) {
+    case "300":
+      return "Temporary error"
+    case "400":
+      return "Authentication failure"
+    case "500":
+      return "Internal error"
+    default:
+      return "Unknown error"
+  }
 }

@@ -437,8 +437,8 @@ describe("CURVE server with a ZAP handler (RFC 27)", () => {
     const error = server.frames()[1]!
     expect(error.body.toString("hex")).toBe(hex("05 4552524f52 03 343030").toString("hex"))
     expect(client.failure?.handshake).toBe("auth")
-    expect(client.failure?.error.code).toBe("ERR_PEER_ERROR")
-    expect(client.failure?.error.message).toMatch(/400/)
+    expect(client.failure?.error.code).toBe("ERR_AUTH")
+    expect(client.failure?.error.status).toBe(400)
   })
 
   it("300: the server closes without ERROR (kind auth); the client hears nothing", async () => {
@@ -463,7 +463,7 @@ describe("CURVE server with a ZAP handler (RFC 27)", () => {
     client.session.push(server.allSent().subarray(0, 64 + 2 + 168))
     client.session.push(hex("04 09 5e 52524f52 03 343030"))
     expect(client.failure?.handshake).toBe("auth")
-    expect(client.failure?.error.code).toBe("ERR_PEER_ERROR")
-    expect(client.failure?.error.message).toMatch(/400/)
+    expect(client.failure?.error.code).toBe("ERR_AUTH")
+    expect(client.failure?.error.status).toBe(400)
   })
 })

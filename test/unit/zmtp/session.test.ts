@@ -271,6 +271,7 @@ describe("Session: handshake failures", () => {
       expect(end.failure?.handshake).toBe("protocol")
       expect(end.failure?.error.code).toBe("ERR_PEER_ERROR")
       expect(end.failure?.error.message).toMatch(/Denied!/)
+      expect(end.failure?.error.status).toBeUndefined()
     })
   })
 
