@@ -46,8 +46,16 @@ export const ErrorCode = {
   ERR_MESSAGE_TOO_LARGE: "ERR_MESSAGE_TOO_LARGE",
   /** A peer's socket type cannot talk to ours. */
   ERR_SOCKET_TYPE: "ERR_SOCKET_TYPE",
-  /** Peers disagree on the security mechanism. */
-  ERR_MECHANISM_MISMATCH: "ERR_MECHANISM_MISMATCH",
+  /** Peers disagree on the security mechanism (zeromq.js's name). */
+  ERR_ZMTP_MECHANISM_MISMATCH: "ERR_ZMTP_MECHANISM_MISMATCH",
+  /** The ZAP handler's reply is not a ZAP reply. */
+  ERR_ZAP_MALFORMED_REPLY: "ERR_ZAP_MALFORMED_REPLY",
+  /** The ZAP handler's reply has a version other than 1.0. */
+  ERR_ZAP_BAD_VERSION: "ERR_ZAP_BAD_VERSION",
+  /** The ZAP handler's reply answers no request that was made. */
+  ERR_ZAP_BAD_REQUEST_ID: "ERR_ZAP_BAD_REQUEST_ID",
+  /** The ZAP handler's status code is not 200, 300, 400 or 500. */
+  ERR_ZAP_INVALID_STATUS_CODE: "ERR_ZAP_INVALID_STATUS_CODE",
   /** Authentication refused the peer (ZAP said no, or a PLAIN server has no ZAP handler). */
   ERR_AUTH: "ERR_AUTH",
   /** The peer sent an ERROR command. */
@@ -95,8 +103,15 @@ const errnoMessages: Partial<Record<ErrorCode, string>> = {
   EPROTONOSUPPORT: "Protocol not supported",
   ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
   ENOENT: "No such endpoint",
-  ENOTSUP: "Not supported",
+  ENOTSUP: "Operation not supported",
   EMFILE: "Too many open file descriptors",
+}
+
+/** libzmq's protocol errors, which zeromq.js reports with these two messages. */
+function protocolMessage(code: ErrorCode): string | undefined {
+  if (code.startsWith("ERR_ZAP_")) return "ZAP protocol error"
+  if (code.startsWith("ERR_ZMTP_")) return "ZMTP protocol error"
+  return undefined
 }
 
 export interface ErrorOptions {
@@ -127,7 +142,7 @@ export class ZmeshError extends Error {
    * keeps working, and `detail` carries zmesh's words.
    */
   constructor(code: ErrorCode, detail: string, options?: ErrorOptions) {
-    super(options?.message ?? errnoMessages[code] ?? detail, options?.cause === undefined ? undefined : { cause: options.cause })
+    super(options?.message ?? errnoMessages[code] ?? protocolMessage(code) ?? detail, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = "ZmeshError"
     this.code = code
     this.detail = detail

@@ -10,6 +10,7 @@
 import { EventEmitter } from "node:events"
 import { ZmeshError } from "./errors.js"
 import { Queue } from "./routing/queue.js"
+import { hold, release } from "./sockets/keep-alive.js"
 
 type Expand<T> = T extends infer O ? { [K in keyof O]: O[K] } : never
 export type EventFor<T extends string, D = object> = Expand<{ type: T } & D>
@@ -84,8 +85,12 @@ export class Observer {
     }
     const event = this.queue.shift()
     if (event !== undefined) return Promise.resolve(event)
-    if (this.isClosed) return Promise.reject(new ZmeshError("EAGAIN", "Observer is closed"))
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }))
+    if (this.isClosed) return Promise.reject(new ZmeshError("EBADF", "the observer is closed: its socket was closed"))
+    // A pending events.receive() keeps the process alive, as in zeromq.js.
+    if (this.waiters.length === 0) hold()
+    return new Promise<Event>((resolve, reject) => this.waiters.push({ resolve, reject })).finally(() => {
+      if (this.waiters.length === 0) release()
+    })
   }
 
   close(): void {

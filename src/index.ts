@@ -28,11 +28,11 @@ export { Stream, type StreamOptionValues, type StreamConnectOptions } from "./so
 export { Proxy } from "./sockets/proxy.js"
 export type { Readable, Writable } from "./sockets/capabilities.js"
 export { curveKeyPair } from "./keys.js"
-export { z85Decode, z85Encode } from "./zmtp/z85.js"
 export { Observer } from "./events.js"
 export type { Event, EventType, EventOfType, EventFor, EventSubscriber } from "./events.js"
 export { Context, context, capability, type ContextOptionValues } from "./context.js"
-export { ZmeshError, ErrorCode } from "./errors.js"
+// Values of zmesh's own (ZmeshError, ErrorCode, z85Encode, z85Decode) are in "zmesh/extras".
+export type { ZmeshError, ErrorCode } from "./errors.js"
 export type { MessageLike } from "./message.js"
 export type { Message } from "./routing/pipe.js"
 export type { SocketOptionValues } from "./options.js"

@@ -15,12 +15,13 @@ export function toFrame(part: MessageLike): Buffer {
   if (typeof part === "string") return Buffer.from(part, "utf8")
   if (ArrayBuffer.isView(part)) return Buffer.from(part.buffer, part.byteOffset, part.byteLength)
   if (part instanceof ArrayBuffer || part instanceof SharedArrayBuffer) return Buffer.from(part)
-  if (typeof part === "number") return Buffer.from(String(part), "utf8")
   if (part === null) return EMPTY
-  throw new ZmeshError("EINVAL", `cannot send a message part of type ${typeof part}`)
+  // As zeromq.js: anything else (numbers, booleans, objects, functions) is sent as its string form.
+  return Buffer.from(String(part), "utf8")
 }
 
 export function toMessage(message: MessageLike | readonly MessageLike[]): Message {
+  if (message === undefined) throw new TypeError("Message must be present")
   if (Array.isArray(message)) {
     if (message.length === 0) throw new ZmeshError("EINVAL", "cannot send a message with no parts")
     const frames: Buffer[] = new Array(message.length)

@@ -324,7 +324,7 @@ export function assignOptions(socket: object, given: object | undefined): void {
     if (!hasSetter(socket, name)) {
       throw new TypeError(
         isReadOnly(socket, name)
-          ? `Cannot set property ${name} of #<${socket.constructor.name}> which has only a getter`
+          ? `Cannot set property ${name} of #<Socket> which has only a getter`
           : `Cannot add property ${name}, object is not extensible`,
       )
     }

@@ -2,6 +2,7 @@
  * Capabilities as interfaces (zeromq.js v6): a socket type is Readable,
  * Writable or both, and `allow()` gives its prototype exactly those methods.
  */
+import { error } from "../errors.js"
 import type { MessageLike } from "../message.js"
 import type { Message } from "../routing/pipe.js"
 import type { Socket } from "./socket-base.js"
@@ -62,6 +63,29 @@ export function allow(prototype: Socket, ...capabilities: Array<"read" | "write"
       }),
     })
   }
+}
+
+/**
+ * zeromq.js's sockets all have send() and receive() at run time (its types
+ * hide the ones a type cannot use). Plain-JavaScript callers get them here:
+ * `send()` without a message throws as there, and a send or receive the
+ * type cannot do rejects with ENOTSUP (zeromq.js's would never settle).
+ */
+export function disallowByDefault(prototype: Socket): void {
+  const unsupported = (socket: Socket, what: string) =>
+    Promise.reject(error("ENOTSUP", `a ${socket.socketType} socket cannot ${what}`))
+  Object.defineProperties(prototype, {
+    send: method(function (this: Socket, message?: unknown) {
+      if (message === undefined) throw new TypeError("Message must be present")
+      return unsupported(this, "send")
+    }),
+    receive: method(function (this: Socket) {
+      return unsupported(this, "receive")
+    }),
+    [Symbol.asyncIterator]: method(function (this: Socket) {
+      return { next: () => unsupported(this, "receive") }
+    }),
+  })
 }
 
 function method(value: (...args: never[]) => unknown): PropertyDescriptor {

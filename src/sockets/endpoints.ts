@@ -26,6 +26,8 @@ export class Endpoints {
   private readonly bounds = new Map<string, Bound>()
   private readonly dials = new Map<string, Dial[]>()
   private readonly links = new Set<Link>()
+  /** Dials stopped by disconnect() or close() that still deliver queued output within linger. */
+  private readonly lingeringDials = new Set<Dial>()
   private zapClient: Promise<ZapClient> | undefined
   private readonly inproc: InprocLinks
 
@@ -43,7 +45,6 @@ export class Endpoints {
   async bind(address: string): Promise<void> {
     const endpoint = this.parse(address, true)
     if (endpoint.transport === "inproc") return this.inproc.bind(endpoint.name, address)
-    createMechanism(this.host.options) // a half-configured CURVE or PLAIN role fails here, not per connection
     const bound: { value?: Bound } = {}
     let listener: Listener
     try {
@@ -51,7 +52,9 @@ export class Endpoints {
       listener = await listen(endpoint, { backlog, ipv6 }, (socket) => this.accept(socket, bound.value!))
     } catch (err) {
       const failure = err instanceof ZmeshError ? err : error("EINVAL", `could not bind ${address}`, { cause: err })
-      this.host.emit({ type: "bind:error", address, error: failure })
+      // libzmq reports a failed tcp bind by its address without the transport prefix.
+      const reported = endpoint.transport === "tcp" ? address.slice("tcp://".length) : address
+      this.host.emit({ type: "bind:error", address: reported, error: failure })
       throw failure
     }
     const entry: Bound = { address: listener.endpoint, listener, links: new Set() }
@@ -67,21 +70,26 @@ export class Endpoints {
     this.bounds.set(entry.address, entry)
     if (address !== entry.address) this.bounds.set(address, entry)
     this.lastEndpoint = entry.address
-    this.host.emit({ type: "bind", address: entry.address })
+    this.emitFor(entry, "bind")
   }
 
   async unbind(address: string): Promise<void> {
+    this.parse(address, true)
     const entry = this.bounds.get(address)
     if (entry === undefined) throw error("ENOENT", `not bound to ${address}`, { address })
     for (const [key, value] of this.bounds) if (value === entry) this.bounds.delete(key)
     for (const link of entry.links) this.closeLink(link)
     await entry.listener.close()
-    this.host.emit({ type: "close", address: entry.address })
+    this.emitFor(entry, "close")
+  }
+
+  /** A listener's bind or close event; libzmq reports none for inproc. */
+  private emitFor(entry: Bound, type: "bind" | "close"): void {
+    if (!entry.address.startsWith("inproc://")) this.host.emit({ type, address: entry.address })
   }
 
   connect(address: string, connectRoutingId: Buffer | undefined): void {
     const endpoint = this.parse(address, false)
-    if (endpoint.transport !== "inproc") createMechanism(this.host.options)
     const dial: Dial = {
       connectRoutingId,
       address,
@@ -103,6 +111,7 @@ export class Endpoints {
   }
 
   disconnect(address: string): void {
+    this.parse(address, false)
     const list = this.dials.get(address)
     if (list === undefined) throw error("ENOENT", `not connected to ${address}`, { address })
     this.dials.delete(address)
@@ -111,13 +120,26 @@ export class Endpoints {
 
   /** Stops everything; pending output still goes out within linger. */
   close(): void {
-    for (const entry of new Set(this.bounds.values())) void entry.listener.close()
+    for (const entry of new Set(this.bounds.values())) {
+      void entry.listener.close()
+      this.emitFor(entry, "close")
+    }
     this.bounds.clear()
     for (const list of this.dials.values()) for (const dial of list) this.stopDial(dial)
     this.dials.clear()
     // Every connection, accepted or dialed, once.
     for (const link of this.links) this.closeLink(link)
     void this.zapClient?.then((client) => client.close())
+  }
+
+  /** True while output waits to be sent: in a pipe, or in a connection's buffers. */
+  get hasPendingOutput(): boolean {
+    for (const link of this.links) {
+      if ((link.pipe?.queuedOut ?? 0) > 0 || (link.engine?.pendingBytes ?? 0) > 0) return true
+    }
+    for (const list of this.dials.values()) for (const dial of list) if ((dial.pipe?.queuedOut ?? 0) > 0) return true
+    for (const dial of this.lingeringDials) if ((dial.pipe?.queuedOut ?? 0) > 0) return true
+    return false
   }
 
   /** Drops a peer's connection and pipe now (ROUTER handover). */
@@ -178,6 +200,8 @@ export class Endpoints {
     if (this.host.socketType === "STREAM") return this.startRawLink(socket, link)
     const options = this.host.options
     const routingId = options.routingId === null ? undefined : Buffer.from(options.routingId)
+    // Withdraws this connection's ZAP request, if any, when the connection ends first.
+    const zapRequests = new AbortController()
     link.engine = new StreamEngine(
       socket,
       {
@@ -185,13 +209,16 @@ export class Endpoints {
         routingId,
         mechanism: createMechanism(options),
         zap: (mechanism, credentials) =>
-          this.askZap({
-            domain: options.zapDomain,
-            address: socket.remoteAddress ?? "",
-            identity: routingId ?? Buffer.alloc(0),
-            mechanism,
-            credentials,
-          }),
+          this.askZap(
+            {
+              domain: options.zapDomain,
+              address: socket.remoteAddress ?? "",
+              identity: routingId ?? Buffer.alloc(0),
+              mechanism,
+              credentials,
+            },
+            zapRequests.signal,
+          ),
         maxMessageSize: options.maxMessageSize,
         handshakeInterval: options.handshakeInterval,
         heartbeatInterval: options.heartbeatInterval,
@@ -206,7 +233,10 @@ export class Endpoints {
         message: (frames) => link.pipe!.deliver(frames),
         command: (name, data) => this.host.command(link.pipe!, name, data),
         drained: () => link.pipe?.flush(),
-        closed: (_engine, failure) => this.linkClosed(link, failure),
+        closed: (_engine, failure) => {
+          zapRequests.abort()
+          this.linkClosed(link, failure)
+        },
       },
     )
     return link
@@ -227,12 +257,12 @@ export class Endpoints {
   }
 
   /** RFC 27: asks the handler bound at inproc://zeromq.zap.01; undefined when there is none. */
-  private async askZap(request: ZapRequest): Promise<ZapReply | undefined> {
+  private async askZap(request: ZapRequest, signal: AbortSignal): Promise<ZapReply | undefined> {
     if (!isInprocBound(ZAP_ENDPOINT.slice("inproc://".length))) return undefined
     // Loaded on first use: the client is a Dealer, and sockets depend on this module.
     this.zapClient ??= import("./zap-client.js").then(({ ZapClient }) => new ZapClient())
     const client = await this.zapClient
-    return this.host.closed ? undefined : client.request(request)
+    return this.host.closed || signal.aborted ? undefined : client.request(request, signal)
   }
 
   // ---- connection lifecycle ---------------------------------------------------------
@@ -331,11 +361,16 @@ export class Endpoints {
   private lingerDial(dial: Dial): boolean {
     const linger = this.host.options.linger
     if (dial.pipe === undefined || dial.pipe.queuedOut === 0 || linger === 0) return false
-    if (linger > 0 && dial.lingerTimer === undefined) dial.lingerTimer = setTimeout(() => this.endDial(dial), linger)
+    if (linger > 0 && dial.lingerTimer === undefined) {
+      dial.lingerTimer = setTimeout(() => this.endDial(dial), linger)
+      dial.lingerTimer.unref()
+    }
+    this.lingeringDials.add(dial)
     return true
   }
 
   private endDial(dial: Dial): void {
+    this.lingeringDials.delete(dial)
     dial.dialer.stop()
     if (dial.lingerTimer !== undefined) clearTimeout(dial.lingerTimer)
     dial.link?.engine?.destroy(undefined)

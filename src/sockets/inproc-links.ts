@@ -3,7 +3,7 @@
  * (before or after the bind), and pairing two sockets' pipes through an
  * InprocEngine pair, with the peer information a READY would have carried.
  */
-import { type ZmeshError, error } from "../errors.js"
+import { error } from "../errors.js"
 import { InprocEngine } from "../routing/inproc-engine.js"
 import type { PipeEngine } from "../routing/pipe.js"
 import { bindInproc, connectInproc } from "../transport/inproc.js"
@@ -36,16 +36,11 @@ export class InprocLinks {
   }
 
   bind(name: string, address: string): void {
-    const { host } = this.owner
     let unbind = () => undefined as void
     const entry: Bound = { address, listener: { endpoint: address, close: async () => unbind() }, links: new Set() }
-    try {
-      // Connects already waiting for the name are paired at once, so the entry must exist first.
-      unbind = bindInproc(name, (request) => this.accept(request as InprocRequest, entry))
-    } catch (err) {
-      host.emit({ type: "bind:error", address, error: err as ZmeshError })
-      throw err
-    }
+    // Connects already waiting for the name are paired at once, so the entry must exist first.
+    // libzmq reports no events for inproc, not even a failed bind.
+    unbind = bindInproc(name, (request) => this.accept(request as InprocRequest, entry))
     this.owner.record(address, entry)
   }
 

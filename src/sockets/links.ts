@@ -23,6 +23,8 @@ export interface EndpointHost extends PipeOwner {
 /** The engine of a connection: a ZMTP stream or one end of an inproc pair. */
 export interface LinkEngine {
   readonly isClosed: boolean
+  /** Bytes written but not yet taken by the kernel, where the engine has them. */
+  readonly pendingBytes?: number
   /** Flushes, then closes once everything is out. */
   end(): void
   destroy(failure?: SessionFailure): void

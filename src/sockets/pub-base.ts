@@ -81,10 +81,7 @@ export abstract class PublisherBase extends Socket {
       }
     }
     // Each peer has its own queue: a full one drops this message, the others do not wait.
-    for (const pipe of matched) {
-      if (pipe.writable) pipe.write(message)
-      else this.congested = true
-    }
+    for (const pipe of matched) if (pipe.writable) pipe.write(message)
     matched.length = 0
     return true
   }

@@ -96,11 +96,7 @@ export class Router extends Socket {
       }
       return true
     }
-    if (!pipe.writable) {
-      if (this.mandatory) return false
-      this.congested = true
-      return true
-    }
+    if (!pipe.writable) return !this.mandatory
     message.shift()
     pipe.write(message)
     return true

@@ -3,7 +3,7 @@ import { ZmeshError } from "../errors.js"
 import type { SocketOptionValues } from "../options.js"
 import { CurveClient, CurveServer } from "../zmtp/mechanisms/curve.js"
 import { publicKeyOf } from "../zmtp/mechanisms/curve-crypto.js"
-import type { Mechanism } from "../zmtp/mechanisms/mechanism.js"
+import type { Mechanism, MechanismHost } from "../zmtp/mechanisms/mechanism.js"
 import { NullMechanism } from "../zmtp/mechanisms/null.js"
 import { PlainClient, PlainServer } from "../zmtp/mechanisms/plain.js"
 import { z85Decode } from "../zmtp/z85.js"
@@ -22,8 +22,24 @@ export function securityOf(options: SocketOptionValues): SecurityMechanism {
   return null
 }
 
-/** A fresh mechanism for one connection; throws EINVAL when the options do not make a whole role. */
+/**
+ * A fresh mechanism for one connection. When the options do not make a
+ * whole role (a CURVE server without its secret key, a client without the
+ * server's key), the connection still greets as that mechanism, so a peer
+ * of another mechanism sees the mismatch, and then fails its handshake with
+ * EINVAL naming the missing option. libzmq would run with an all-zero key;
+ * zmesh never runs CURVE, or NULL, in place of a role left half-configured.
+ */
 export function createMechanism(options: SocketOptionValues): Mechanism {
+  try {
+    return createRole(options)
+  } catch (err) {
+    const curve = securityOf(options) === "curve"
+    return new Misconfigured(curve ? "CURVE" : "PLAIN", curve ? options.curveServer : options.plainServer, err as ZmeshError)
+  }
+}
+
+function createRole(options: SocketOptionValues): Mechanism {
   switch (securityOf(options)) {
     case "curve": {
       const secret = key("curveSecretKey", options.curveSecretKey)
@@ -45,4 +61,23 @@ export function createMechanism(options: SocketOptionValues): Mechanism {
 export function key(name: string, value: string | Uint8Array | null): Buffer {
   if (value === null) throw new ZmeshError("EINVAL", `CURVE needs ${name}`)
   return typeof value === "string" ? z85Decode(value) : Buffer.from(value)
+}
+
+/** A role the options leave incomplete: greets, then fails the handshake with why. */
+class Misconfigured implements Mechanism {
+  readonly name: "CURVE" | "PLAIN"
+  readonly asServer: boolean
+  private readonly failure: ZmeshError
+
+  constructor(name: "CURVE" | "PLAIN", asServer: boolean, failure: ZmeshError) {
+    this.name = name
+    this.asServer = asServer
+    this.failure = failure
+  }
+
+  start(host: MechanismHost): void {
+    host.fail("other", this.failure)
+  }
+
+  onCommand(): void {}
 }

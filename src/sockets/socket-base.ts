@@ -3,7 +3,7 @@
  * peer, the queues of waiting `send()` and `receive()` calls, timeouts,
  * linger and close, and events. Socket types implement the routing hooks.
  */
-import { type Context, context as defaultContext } from "../context.js"
+import { Context, context as defaultContext } from "../context.js"
 import { ZmeshError, error } from "../errors.js"
 import { Observer, type Event } from "../events.js"
 import { toMessage, type MessageLike } from "../message.js"
@@ -19,8 +19,9 @@ import type { Message, Pipe, PipeOwner } from "../routing/pipe.js"
 import { Queue } from "../routing/queue.js"
 import type { PeerInfo } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
-import { grantCapabilities } from "./capabilities.js"
+import { disallowByDefault, grantCapabilities } from "./capabilities.js"
 import { Endpoints } from "./endpoints.js"
+import { closedLinger, hold, release, trackLinger } from "./keep-alive.js"
 import { LowLevelOptions } from "./low-level-options.js"
 import { type SecurityMechanism, securityOf } from "./security.js"
 
@@ -44,6 +45,15 @@ interface ReceiveWaiter {
 
 const RESOLVED = Promise.resolve()
 
+/**
+ * A `send()` or `receive()` that completes at once resolves at once, which
+ * in a tight `await` loop would starve timers and I/O (a PUB that drops for
+ * a full peer never waits at all). So every this many such calls on one
+ * socket, one resolves on the next event-loop turn instead, as zeromq.js
+ * does after 512 synchronous operations.
+ */
+const SYNC_BUDGET = 512
+
 /** The socket classes by libzmq type number, for `new Socket(type, options)`; filled by socket-types.ts. */
 export const socketClasses = new Map<number, new (options?: object) => Socket>()
 
@@ -60,20 +70,22 @@ export abstract class Socket implements PipeOwner {
   readonly options!: Record<string, unknown> & SocketOptionValues
   /** @internal The ZMTP socket type name. */
   readonly socketType!: SocketType
-  /** The context this socket belongs to: the default `context` unless given `{ context }`. */
-  readonly context!: Context
+  private currentContext: Context | undefined
   private isClosed = false
   /** A bind or unbind is under way: other endpoint calls fail with EBUSY, close() waits for it. */
   private blocked = false
   private closeRequested = false
   /** Endpoints bound or connected, for zeromq.js's warning on options set after them. */
   private endpointCount = 0
+  private closeHooks: Array<() => void> | undefined
+  /** This socket holds the process alive (keep-alive.ts). */
+  private holding = false
   private observer: Observer | undefined
   private readonly endpoints!: Endpoints
   private readonly sendWaiters = new Queue<SendWaiter>()
   private readonly receiveWaiters = new Queue<ReceiveWaiter>()
-  /** Set by xsend when a peer was too full to take the message at once. */
-  protected congested = false
+  /** send() and receive() calls that completed at once since this socket last yielded to the event loop. */
+  private syncOperations = 0
 
   static {
     grantCapabilities({
@@ -93,21 +105,19 @@ export abstract class Socket implements PipeOwner {
     if (options !== undefined && (typeof options !== "object" || options === null)) {
       throw new TypeError("Options must be an object")
     }
-    if (typeof type !== "string") {
-      if (new.target !== Socket) throw new TypeError("Socket type must be a string")
+    // zmesh's socket classes pass their ZMTP name; `new Socket(1)` and user subclasses calling
+    // `super(1, options)` pass libzmq's number, and get a socket of that type.
+    if (new.target === Socket || typeof type !== "string" || !Object.hasOwn(typeNumbers, type)) {
       return constructByNumber(arguments.length, type, options)
     }
     this.socketType = type
-    const given = options as { context?: unknown } | undefined
-    const context = given?.context ?? defaultContext
-    if (typeof context !== "object" || context === null || typeof (context as Context).acquire !== "function") {
-      throw new TypeError("Context must be a context object")
-    }
-    this.context = context as Context
+    const context = (options as { context?: unknown } | undefined)?.context ?? defaultContext
+    if (!(context instanceof Context)) throw error("EINVAL", "the context option must be a Context")
+    this.currentContext = context
     this.options = {
       ...socketDefaults,
-      linger: this.context.blocky ? -1 : 0,
-      ipv6: this.context.ipv6,
+      linger: context.blocky ? -1 : 0,
+      ipv6: context.ipv6,
       ...extraDefaults,
     } as Record<string, unknown> & SocketOptionValues
     const socket = this
@@ -131,7 +141,13 @@ export abstract class Socket implements PipeOwner {
     })
     assignOptions(this, options)
     // Last, so that a socket refused for its options never counts against maxSockets.
-    this.context.acquire()
+    context.acquire()
+    trackLinger(this)
+  }
+
+  /** The context this socket belongs to: the default `context` unless given `{ context }`; undefined once closed. */
+  get context(): Context {
+    return this.currentContext as Context
   }
 
   /** The socket type as libzmq numbers it (ZMQ_PAIR = 0 ... ZMQ_XSUB = 10). */
@@ -226,18 +242,34 @@ export abstract class Socket implements PipeOwner {
       return
     }
     this.isClosed = true
-    this.context.release()
+    // As zeromq.js, a closed socket lets go of its context.
+    this.currentContext?.release()
+    this.currentContext = undefined
     this.endpoints.close()
     const closedError = () => error("EAGAIN", "the socket was closed while the call waited")
     for (const w of this.sendWaiters.drain()) settle(w.timer, () => w.reject(closedError()))
     for (const w of this.receiveWaiters.drain()) settle(w.timer, () => w.reject(closedError()))
+    this.updateHold()
+    closedLinger(this)
     this.emit({ type: "end" })
     this.observer?.close()
+    for (const hook of this.closeHooks?.splice(0) ?? []) hook()
+  }
+
+  /** @internal True once the socket has been bound or connected (and not unbound/disconnected since). */
+  get hasEndpoints(): boolean {
+    return this.endpointCount > 0
+  }
+
+  /** @internal Runs `hook` when the socket closes (Proxy ends its run). */
+  whenClosed(hook: () => void): void {
+    if (this.isClosed) hook()
+    else (this.closeHooks ??= []).push(hook)
   }
 
   /** @internal Called by every option setter: zeromq.js warns when an option set now applies only later. */
   optionSet(name: string): void {
-    if (this.endpointCount > 0 && !immediateOptions.has(name)) {
+    if ((this.endpointCount > 0 || this.blocked) && !immediateOptions.has(name)) {
       process.emitWarning("Socket option will not take effect until next connect/bind.")
     }
   }
@@ -246,17 +278,12 @@ export abstract class Socket implements PipeOwner {
 
   /** Queues or sends a message, in call order; concurrent calls never fail with EBUSY. */
   protected sendMessage(message: MessageLike | readonly MessageLike[]): Promise<void> {
+    if (message === undefined) throw new TypeError("Message must be present")
     if (this.isClosed) return Promise.reject(error("EBADF", "Socket is closed"))
     let frames: Message
     try {
       frames = toMessage(message)
-      if (this.sendWaiters.length === 0 && this.xsend(frames)) {
-        if (!this.congested) return RESOLVED
-        // A socket that drops instead of waiting (PUB, ROUTER) saw a full peer: yield one
-        // turn so the connections can drain, or a tight send loop would starve all I/O.
-        this.congested = false
-        return new Promise((resolve) => setImmediate(resolve))
-      }
+      if (this.sendWaiters.length === 0 && this.xsend(frames)) return this.completedAtOnce(undefined)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -267,11 +294,20 @@ export abstract class Socket implements PipeOwner {
       if (timeout > 0) {
         waiter.timer = setTimeout(() => {
           this.sendWaiters.removeWhere((w) => w === waiter)
+          this.updateHold()
           reject(error("EAGAIN", "Socket temporarily unavailable"))
         }, timeout)
       }
       this.sendWaiters.push(waiter)
+      this.updateHold()
     })
+  }
+
+  /** A promise for a call that completed at once: resolved now, or on the next turn once the budget is spent. */
+  private completedAtOnce<T>(value: T): Promise<T> {
+    if (++this.syncOperations < SYNC_BUDGET) return value === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(value)
+    this.syncOperations = 0
+    return new Promise((resolve) => setImmediate(resolve, value))
   }
 
   /** Sends at once if the socket can take the message now; false otherwise (nothing is queued). */
@@ -289,7 +325,7 @@ export abstract class Socket implements PipeOwner {
       } catch (err) {
         return Promise.reject(err)
       }
-      if (message !== undefined) return Promise.resolve(message)
+      if (message !== undefined) return this.completedAtOnce(message)
     }
     const timeout = this.options.receiveTimeout
     if (timeout === 0) return Promise.reject(error("EAGAIN", "Socket temporarily unavailable"))
@@ -298,10 +334,12 @@ export abstract class Socket implements PipeOwner {
       if (timeout > 0) {
         waiter.timer = setTimeout(() => {
           this.receiveWaiters.removeWhere((w) => w === waiter)
+          this.updateHold()
           reject(error("EAGAIN", "Socket temporarily unavailable"))
         }, timeout)
       }
       this.receiveWaiters.push(waiter)
+      this.updateHold()
     })
   }
 
@@ -317,11 +355,13 @@ export abstract class Socket implements PipeOwner {
       if (message !== undefined) return resolve(message)
       waiter = { resolve, reject, timer: undefined }
       this.receiveWaiters.push(waiter)
+      this.updateHold()
     })
     const cancel = () => {
       if (waiter === undefined) return
       const pending = waiter
       this.receiveWaiters.removeWhere((w) => w === pending)
+      this.updateHold()
       pending.resolve(undefined as never)
     }
     return { promise, cancel }
@@ -377,6 +417,11 @@ export abstract class Socket implements PipeOwner {
 
   /** Hands waiting messages to waiting `receive()` calls (also after a socket type's state change). */
   protected serveReceivers(): void {
+    this.serveReceiversNow()
+    this.updateHold()
+  }
+
+  private serveReceiversNow(): void {
     while (this.receiveWaiters.length > 0) {
       let message: Message | undefined
       try {
@@ -393,6 +438,11 @@ export abstract class Socket implements PipeOwner {
   }
 
   protected serveSenders(): void {
+    this.serveSendersNow()
+    this.updateHold()
+  }
+
+  private serveSendersNow(): void {
     while (this.sendWaiters.length > 0) {
       const waiter = this.sendWaiters.peek()!
       try {
@@ -417,6 +467,20 @@ export abstract class Socket implements PipeOwner {
   }
 
   /** Endpoint calls: the address must be a string, the socket open and not busy binding. */
+  /** A socket keeps the process alive while a send() or receive() waits on it (keep-alive.ts). */
+  private updateHold(): void {
+    const waiting = this.sendWaiters.length > 0 || this.receiveWaiters.length > 0
+    if (waiting === this.holding) return
+    this.holding = waiting
+    if (waiting) hold()
+    else release()
+  }
+
+  /** @internal For the exit-time wait of keep-alive.ts: output still waits to be sent. */
+  get hasPendingOutput(): boolean {
+    return this.endpoints.hasPendingOutput
+  }
+
   private assertAvailable(address: unknown): void {
     if (typeof address !== "string") throw new TypeError("Address must be a string")
     if (this.isClosed) throw error("EBADF", `cannot use ${address}: the socket is closed`, { address })
@@ -441,11 +505,12 @@ export abstract class Socket implements PipeOwner {
 
 defineOptions(Socket.prototype, socketOptionChecks)
 LowLevelOptions.install(Socket.prototype)
+disallowByDefault(Socket.prototype)
 
 /** `new Socket(type, options)` with libzmq's type number, checked as zeromq.js checks it. */
 function constructByNumber(argumentCount: number, type: unknown, options: object | undefined): Socket {
-  if (argumentCount > 2) throw new TypeError(`Expected 2 arguments but received ${argumentCount}`)
   if (typeof type !== "number") throw new TypeError("Socket type must be a number")
+  if (argumentCount > 2) throw new TypeError(`Expected 2 arguments but received ${argumentCount}`)
   const SocketClass = socketClasses.get(type)
   if (SocketClass === undefined) throw error("EINVAL", `there is no socket type ${type}`)
   return new SocketClass(options)

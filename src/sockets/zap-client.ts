@@ -4,12 +4,12 @@
  * by request id so one connection serves every handshake of a socket.
  */
 import type { Message } from "../routing/pipe.js"
-import { ZAP_ENDPOINT, type ZapReply, type ZapRequest, encodeZapRequest, parseZapReply } from "../zmtp/zap.js"
+import { ZAP_ENDPOINT, type ZapReply, ZapReplyError, type ZapRequest, encodeZapRequest, parseZapReply } from "../zmtp/zap.js"
 import { Dealer } from "./dealer.js"
 
 export class ZapClient {
   private readonly dealer = new Dealer({ linger: 0 })
-  private readonly pending = new Map<string, (reply: ZapReply | undefined) => void>()
+  private readonly pending = new Map<string, { resolve(reply: ZapReply | undefined): void; reject(err: Error): void }>()
   private nextId = 1
 
   constructor() {
@@ -17,18 +17,47 @@ export class ZapClient {
     void this.readReplies()
   }
 
-  /** The handler's reply; undefined if the client closes first. */
-  async request(request: ZapRequest): Promise<ZapReply | undefined> {
+  /**
+   * The handler's reply; undefined if the client closes first. Rejects with
+   * a ZapReplyError (ERR_ZAP_*) when the handler answers with a bad reply.
+   */
+  async request(request: ZapRequest, signal: AbortSignal): Promise<ZapReply | undefined> {
     const id = String(this.nextId++)
-    const reply = new Promise<ZapReply | undefined>((resolve) => this.pending.set(id, resolve))
+    const reply = new Promise<ZapReply | undefined>((resolve, reject) => this.pending.set(id, { resolve, reject }))
+    // The handshake ended first (timeout, disconnect, close): forget the request.
+    const withdraw = () => {
+      this.pending.get(id)?.resolve(undefined)
+      this.pending.delete(id)
+    }
+    signal.addEventListener("abort", withdraw, { once: true })
     await this.dealer.send(encodeZapRequest(id, request))
-    return reply
+    return reply.finally(() => signal.removeEventListener("abort", withdraw))
   }
+
+  /** Requests waiting for the handler's reply. */
+  get pendingCount(): number {
+    return this.pending.size
+  }
+
+
 
   close(): void {
     this.dealer.close()
-    for (const resolve of this.pending.values()) resolve(undefined)
+    for (const waiter of this.pending.values()) waiter.resolve(undefined)
     this.pending.clear()
+  }
+
+  /**
+   * A reply that names no pending request still answers one: libzmq has one
+   * ZAP exchange per handshake, so it fails that handshake. Handlers answer
+   * in order, so the oldest request is the one it meant.
+   */
+  private failOldest(failure: Error): void {
+    const oldest = this.pending.keys().next()
+    if (oldest.done === true) return
+    const waiter = this.pending.get(oldest.value)!
+    this.pending.delete(oldest.value)
+    waiter.reject(failure)
   }
 
   private async readReplies(): Promise<void> {
@@ -36,10 +65,22 @@ export class ZapClient {
     for await (frames of this.dealer) {
       try {
         const { requestId, reply } = parseZapReply(frames)
-        this.pending.get(requestId)?.(reply)
+        const waiter = this.pending.get(requestId)
+        if (waiter === undefined) {
+          this.failOldest(new ZapReplyError("ERR_ZAP_BAD_REQUEST_ID", `ZAP reply to unknown request ${JSON.stringify(requestId)}`, undefined))
+          continue
+        }
         this.pending.delete(requestId)
-      } catch {
-        // A malformed reply answers nothing; its handshake times out (handshakeInterval).
+        waiter.resolve(reply)
+      } catch (err) {
+        const failure = err as ZapReplyError
+        const id = failure.requestId
+        const waiter = id === undefined ? undefined : this.pending.get(id)
+        if (waiter === undefined) this.failOldest(failure)
+        else {
+          this.pending.delete(id!)
+          waiter.reject(failure)
+        }
       }
     }
   }

@@ -76,9 +76,12 @@ export class Connector {
         ? net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true })
         : net.connect({ path: endpoint.transport === "ipc" ? endpoint.path : "" })
     this.socket = socket
+    // Dialing alone does not keep the process alive (see sockets/keep-alive.ts).
+    socket.unref()
     let timeout: NodeJS.Timeout | undefined
     if (this.options.connectTimeout > 0) {
       timeout = setTimeout(() => socket.destroy(new Error("connect timeout")), this.options.connectTimeout)
+      timeout.unref()
     }
     const onError = () => {
       if (timeout !== undefined) clearTimeout(timeout)
@@ -105,6 +108,7 @@ export class Connector {
     const interval = this.nextInterval()
     this.events.retrying(interval)
     this.timer = setTimeout(() => this.attempt(), interval)
+    this.timer.unref()
   }
 
   private nextInterval(): number {

@@ -23,6 +23,8 @@ export async function listen(
   onConnection: (socket: net.Socket) => void,
 ): Promise<Listener> {
   const server = net.createServer({ noDelay: true, pauseOnConnect: false }, onConnection)
+  // Listening alone does not keep the process alive, as with zeromq.js (see sockets/keep-alive.ts).
+  server.unref()
   if (endpoint.transport === "tcp") {
     const host = endpoint.host === "0.0.0.0" && options.ipv6 ? "::" : endpoint.host
     await listenOn(server, { host, port: endpoint.port, backlog: options.backlog }, endpoint.address)

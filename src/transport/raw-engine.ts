@@ -31,6 +31,8 @@ export class RawEngine {
     this.notify = notify
     this.handler = handler
     socket.setNoDelay(true)
+    // A connection alone does not keep the process alive (see keep-alive.ts).
+    socket.unref()
     socket.pause()
   }
 
@@ -52,6 +54,10 @@ export class RawEngine {
 
   get isClosed(): boolean {
     return this.closed
+  }
+
+  get pendingBytes(): number {
+    return this.socket.writableLength
   }
 
   /** Writes each part raw; an empty message closes the connection once what was sent before is out. */

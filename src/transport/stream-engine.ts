@@ -88,6 +88,8 @@ export class StreamEngine {
       },
     )
     socket.setNoDelay(true)
+    // A connection alone does not keep the process alive (see sockets/keep-alive.ts).
+    socket.unref()
     socket.on("data", (chunk: Buffer) => this.onData(chunk))
     socket.on("drain", () => {
       this.blocked = false
@@ -102,6 +104,7 @@ export class StreamEngine {
         () => this.destroy({ handshake: "other", error: timeout("handshake", options.handshakeInterval) }),
         options.handshakeInterval,
       )
+      this.handshakeTimer.unref()
     }
     this.session.start()
   }

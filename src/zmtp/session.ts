@@ -187,7 +187,7 @@ export class Session {
     const mechanism = this.options.mechanism
     if (greeting.mechanism !== mechanism.name) {
       throw new ZmeshError(
-        "ERR_MECHANISM_MISMATCH",
+        "ERR_ZMTP_MECHANISM_MISMATCH",
         `security mechanism mismatch: we use ${mechanism.name}, the peer ${JSON.stringify(greeting.mechanism)}`,
       )
     }

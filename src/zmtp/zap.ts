@@ -1,5 +1,5 @@
 /** ZAP (RFC 27): the request a server sends its authentication handler, and the handler's reply. */
-import { ZmeshError } from "../errors.js"
+import { type ErrorCode, ZmeshError } from "../errors.js"
 
 /** Where libzmq's ZAP handler binds. */
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01"
@@ -36,15 +36,31 @@ export function encodeZapRequest(requestId: string, request: ZapRequest): Buffer
   ]
 }
 
-/** Parses a reply (with its delimiter); throws ERR_ZMTP_PROTOCOL on a malformed one. */
+/** A ZAP reply that could not be used, and the request it answers when that can be read. */
+export class ZapReplyError extends ZmeshError {
+  readonly requestId: string | undefined
+
+  constructor(code: ErrorCode, detail: string, requestId: string | undefined) {
+    super(code, detail)
+    this.requestId = requestId
+  }
+}
+
+/**
+ * Parses a reply (with its delimiter), checked as libzmq's zap_client does;
+ * throws a ZapReplyError with libzmq's ZAP protocol error code otherwise.
+ */
 export function parseZapReply(frames: readonly Buffer[]): { requestId: string; reply: ZapReply } {
-  if (frames.length < 7 || frames[0]!.length !== 0 || frames[1]!.toString() !== "1.0") {
-    throw new ZmeshError("ERR_ZMTP_PROTOCOL", "malformed ZAP reply: expected 7 frames starting with an empty delimiter and 1.0")
+  if (frames.length !== 7 || frames[0]!.length !== 0) {
+    const requestId = frames.length >= 3 && frames[0]!.length === 0 ? frames[2]!.toString() : undefined
+    throw new ZapReplyError("ERR_ZAP_MALFORMED_REPLY", `malformed ZAP reply: ${frames.length} frames, expected 7 after an empty delimiter`, requestId)
   }
+  const requestId = frames[2]!.toString()
+  const version = frames[1]!.toString()
+  if (version !== "1.0") throw new ZapReplyError("ERR_ZAP_BAD_VERSION", `ZAP reply version ${JSON.stringify(version)}, expected "1.0"`, requestId)
   const status = frames[3]!.toString()
-  if (!/^[2345]00$/.test(status)) throw new ZmeshError("ERR_ZMTP_PROTOCOL", `malformed ZAP reply: status ${JSON.stringify(status)}`)
-  return {
-    requestId: frames[2]!.toString(),
-    reply: { status, text: frames[4]!.toString(), userId: frames[5]!, metadata: frames[6]! },
+  if (!/^[2345]00$/.test(status)) {
+    throw new ZapReplyError("ERR_ZAP_INVALID_STATUS_CODE", `ZAP reply status ${JSON.stringify(status)}`, requestId)
   }
+  return { requestId, reply: { status, text: frames[4]!.toString(), userId: frames[5]!, metadata: frames[6]! } }
 }

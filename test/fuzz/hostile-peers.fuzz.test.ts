@@ -282,7 +282,7 @@ describe.each(configs)("hostile peers against a bound PULL over tcp ($name)", ({
           "undefined/ERR_MESSAGE_TOO_LARGE",
           "undefined/ERR_MESSAGE_TOO_LARGE",
           "protocol/ERR_SOCKET_TYPE",
-          "protocol/ERR_MECHANISM_MISMATCH",
+          "protocol/ERR_ZMTP_MECHANISM_MISMATCH",
           "undefined/ERR_ZMTP_PROTOCOL",
         ].sort(),
       )

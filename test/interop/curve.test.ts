@@ -12,6 +12,7 @@ import { setImmediate as nextMacrotask } from "node:timers/promises"
 import * as zmq from "zeromq"
 import { afterEach, describe, expect, it } from "vitest"
 import * as zmesh from "../../src/index.js"
+import * as extras from "../../src/extras.js"
 import { bindOn, cleanupIpc, transports } from "../helpers/endpoints.js"
 import {
   bindZapHandler,
@@ -270,7 +271,7 @@ describe.each(transports)("CURVE with libzmq over $name", (transport) => {
     it("zmesh server + zmesh ZAP handler: the allowed CURVE key passes; another key is refused (handshake:error:auth), nothing passes", async () => {
       const k = keys()
       const allowed = zmesh.curveKeyPair()
-      const allowedKey = zmesh.z85Decode(allowed.publicKey)
+      const allowedKey = extras.z85Decode(allowed.publicKey)
       const requests = await zmeshZap((r) => (r.credentials[0]!.equals(allowedKey) ? "200" : "400"))
       const rep = open("zmesh", "REP", curveServerOptions(k.server))
       const server = new Recorder(rep)
@@ -298,7 +299,7 @@ describe.each(transports)("CURVE with libzmq over $name", (transport) => {
         ["1.0", "CURVE", 1, 32],
         ["1.0", "CURVE", 1, 32],
       ])
-      expect(requests[1]!.credentials[0]!.equals(zmesh.z85Decode(k.client.publicKey))).toBe(true)
+      expect(requests[1]!.credentials[0]!.equals(extras.z85Decode(k.client.publicKey))).toBe(true)
     })
 
     // The server mechanism queues ERROR "400" and then fails the session; StreamEngine.destroy() used to
@@ -333,12 +334,12 @@ describe.each(transports)("CURVE with libzmq over $name", (transport) => {
       expect(rep.readable).toBe(false)
       // libzmq's handler saw the zmesh client's permanent key.
       expect(requests[0]!.mechanism).toBe("CURVE")
-      expect(requests[0]!.credentials[0]!.equals(zmesh.z85Decode(k.client.publicKey))).toBe(true)
+      expect(requests[0]!.credentials[0]!.equals(extras.z85Decode(k.client.publicKey))).toBe(true)
     })
 
     it("libzmq server + libzmq ZAP handler: a zmesh client with the allowed key passes", async () => {
       const k = keys()
-      const clientKey = zmesh.z85Decode(k.client.publicKey)
+      const clientKey = extras.z85Decode(k.client.publicKey)
       libzmq.answer((r) => (r.credentials[0]!.equals(clientKey) ? "200" : "400"))
       const rep = open("libzmq", "REP", curveServerOptions(k.server))
       const req = open("zmesh", "REQ", curveClientOptions(k.client, k.server.publicKey))

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { Dealer, Proxy, Reply, Request, Router } from "../../src/index.js"
 import { cleanupIpc, transports } from "../helpers/endpoints.js"
-import { closeAll, nextEvent } from "../helpers/sockets.js"
+import { closeAll } from "../helpers/sockets.js"
 
 afterEach(cleanupIpc)
 
@@ -41,23 +41,65 @@ describe.each(transports)("Proxy over $name", ({ bindAddress }) => {
     }
   })
 
-  it("terminate() ends run() without consuming the next message", async () => {
+  it("terminate() ends run() and closes both sockets, as zeromq.js's proxy does", async () => {
     const proxy = new Proxy(new Dealer(), new Dealer())
-    const peer = new Dealer()
     try {
       await proxy.frontEnd.bind(bindAddress())
       await proxy.backEnd.bind(bindAddress())
-      const ready = nextEvent(proxy.frontEnd.events, "handshake")
-      peer.connect(proxy.frontEnd.lastEndpoint!)
-      await ready
       const running = proxy.run()
       proxy.terminate()
       await running
-      await peer.send("after terminate")
-      expect((await proxy.frontEnd.receive())[0]!.toString()).toBe("after terminate")
-      expect(() => proxy.terminate()).toThrow(expect.objectContaining({ code: "EFSM" }))
+      expect([proxy.frontEnd.closed, proxy.backEnd.closed]).toEqual([true, true])
+      expect(() => proxy.terminate()).toThrow(expect.objectContaining({ code: "EBADF", message: "Socket is closed" }))
+      expect(() => proxy.run()).toThrow(expect.objectContaining({ code: "EBUSY" }))
     } finally {
-      closeAll(proxy.frontEnd, proxy.backEnd, peer)
+      closeAll(proxy.frontEnd, proxy.backEnd)
+    }
+  })
+
+  it.each(["frontEnd", "backEnd"] as const)("closing the %s ends run() and closes the other socket too", async (side) => {
+    const proxy = new Proxy(new Dealer(), new Dealer())
+    try {
+      await proxy.frontEnd.bind(bindAddress())
+      await proxy.backEnd.bind(bindAddress())
+      const running = proxy.run()
+      proxy[side].close()
+      await running
+      expect([proxy.frontEnd.closed, proxy.backEnd.closed]).toEqual([true, true])
+    } finally {
+      closeAll(proxy.frontEnd, proxy.backEnd)
+    }
+  })
+
+  it("a failed send ends run() with that error instead of dropping the message silently", async () => {
+    const proxy = new Proxy(new Dealer(), new Router({ mandatory: true }))
+    const client = new Dealer()
+    try {
+      await proxy.frontEnd.bind(bindAddress())
+      await proxy.backEnd.bind(bindAddress())
+      client.connect(proxy.frontEnd.lastEndpoint!)
+      const running = proxy.run()
+      // The ROUTER back-end is asked to route to a peer it does not have.
+      await client.send(["nobody", "lost?"])
+      await expect(running).rejects.toMatchObject({ code: "EHOSTUNREACH" })
+    } finally {
+      closeAll(proxy.frontEnd, proxy.backEnd, client)
+    }
+  })
+
+  it("validates its sockets as zeromq.js does", async () => {
+    expect(() => new (Proxy as unknown as new () => unknown)()).toThrow(new TypeError("Front-end must be a socket object"))
+    expect(() => new (Proxy as unknown as new (a: unknown) => unknown)(new Dealer())).toThrow(TypeError)
+    expect(() => new (Proxy as unknown as new (...a: unknown[]) => unknown)(new Dealer(), new Dealer(), 1)).toThrow(TypeError)
+    expect(() => new Proxy({} as Dealer, new Dealer())).toThrow(expect.objectContaining({ code: "EINVAL" }))
+    const proxy = new Proxy(new Dealer(), new Dealer())
+    try {
+      expect(() => proxy.pause()).toThrow(expect.objectContaining({ code: "EBADF" }))
+      expect(() => proxy.run()).toThrow(expect.objectContaining({ code: "EINVAL", message: "Front-end socket must be bound or connected" }))
+      await proxy.frontEnd.bind(bindAddress())
+      expect(() => proxy.run()).toThrow(expect.objectContaining({ code: "EINVAL", message: "Back-end socket must be bound or connected" }))
+    } finally {
+      closeAll(proxy.frontEnd, proxy.backEnd)
     }
   })
 
@@ -70,8 +112,8 @@ describe.each(transports)("Proxy over $name", ({ bindAddress }) => {
       await proxy.backEnd.bind(bindAddress())
       client.connect(proxy.frontEnd.lastEndpoint!)
       worker.connect(proxy.backEnd.lastEndpoint!)
-      proxy.pause()
       const running = proxy.run()
+      proxy.pause()
       await client.send("held")
       await expect(worker.receive()).rejects.toMatchObject({ code: "EAGAIN" })
       worker.receiveTimeout = -1

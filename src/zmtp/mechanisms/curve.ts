@@ -21,7 +21,7 @@ import {
   writeShortNonce,
 } from "./curve-crypto.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
-import { peerRefusal, zapVerdict } from "./zap-verdict.js"
+import { askZap, peerRefusal } from "./zap-verdict.js"
 
 /** Inside a MESSAGE box the flags byte uses bit 0 for MORE and bit 1 for a command (RFC 25). */
 const CURVE_MORE = 0x01
@@ -242,10 +242,9 @@ export class CurveServer extends CurveBase {
 
   private async authenticate(clientKey: Buffer, metadata: Map<string, Buffer>): Promise<void> {
     const host = this.host!
-    const reply = await host.zap("CURVE", [clientKey]).catch(() => undefined)
-    if (!host.open) return
     // Without a ZAP handler a CURVE server accepts any client key, as libzmq does.
-    const verdict = zapVerdict(reply, false)
+    const verdict = await askZap(host, "CURVE", [clientKey], false)
+    if (!host.open) return
     if (verdict !== undefined) {
       if (verdict.error !== undefined) host.sendCommand(encodeError(verdict.error))
       return host.fail(verdict.kind, verdict.failure)

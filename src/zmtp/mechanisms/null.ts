@@ -6,7 +6,7 @@ import { ZmeshError } from "../../errors.js"
 import { encodeError, encodeReady, parseErrorReason } from "../command.js"
 import { type Metadata, decodeMetadata } from "../metadata.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
-import { peerRefusal, zapVerdict } from "./zap-verdict.js"
+import { askZap, peerRefusal } from "./zap-verdict.js"
 
 export class NullMechanism implements Mechanism {
   readonly name = "NULL"
@@ -54,9 +54,8 @@ export class NullMechanism implements Mechanism {
 
   private async authenticate(): Promise<void> {
     const host = this.host!
-    const reply = await host.zap("NULL", []).catch(() => undefined)
+    const verdict = await askZap(host, "NULL", [], false)
     if (!host.open) return
-    const verdict = zapVerdict(reply, false)
     if (verdict === undefined) return this.sendReady()
     if (verdict.error !== undefined) host.sendCommand(encodeError(verdict.error))
     host.fail(verdict.kind, verdict.failure)

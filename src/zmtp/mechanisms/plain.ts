@@ -7,7 +7,7 @@ import { ZmeshError } from "../../errors.js"
 import { encodeCommand, encodePlainError, encodeReady, parseErrorReason } from "../command.js"
 import { decodeMetadata, encodeMetadata } from "../metadata.js"
 import type { Mechanism, MechanismHost } from "./mechanism.js"
-import { peerRefusal, zapVerdict } from "./zap-verdict.js"
+import { askZap, peerRefusal } from "./zap-verdict.js"
 
 export class PlainClient implements Mechanism {
   readonly name = "PLAIN"
@@ -84,9 +84,8 @@ export class PlainServer implements Mechanism {
 
   private async authenticate(credentials: Buffer[]): Promise<void> {
     const host = this.host!
-    const reply = await host.zap("PLAIN", credentials).catch(() => undefined)
+    const verdict = await askZap(host, "PLAIN", credentials, true)
     if (!host.open) return
-    const verdict = zapVerdict(reply, true)
     if (verdict !== undefined) {
       // libzmq's form, so that libzmq PLAIN clients see an authentication failure with the status.
       if (verdict.error !== undefined) host.sendCommand(encodePlainError(verdict.error))

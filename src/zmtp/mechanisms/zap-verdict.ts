@@ -1,13 +1,34 @@
 /** How a server mechanism acts on a ZAP reply (libzmq's zap_client.cpp). */
 import { ZmeshError } from "../../errors.js"
 import type { ZapReply } from "../zap.js"
-import type { HandshakeFailure } from "./mechanism.js"
+import type { HandshakeFailure, MechanismHost } from "./mechanism.js"
 
 export interface Refusal {
   readonly kind: HandshakeFailure
   readonly failure: ZmeshError
   /** The reason for an ERROR command to the client, or undefined to close silently. */
   readonly error: string | undefined
+}
+
+/**
+ * Asks the ZAP handler and judges its reply: undefined when the client is
+ * accepted. A reply that is not a valid ZAP reply fails the handshake as a
+ * protocol error with libzmq's ERR_ZAP_* code, and tells the client nothing.
+ */
+export async function askZap(
+  host: MechanismHost,
+  mechanism: "NULL" | "PLAIN" | "CURVE",
+  credentials: readonly Buffer[],
+  required: boolean,
+): Promise<Refusal | undefined> {
+  let reply: ZapReply | undefined
+  try {
+    reply = await host.zap(mechanism, credentials)
+  } catch (err) {
+    if (err instanceof ZmeshError) return { kind: "protocol", failure: err, error: undefined }
+    reply = undefined
+  }
+  return zapVerdict(reply, required)
 }
 
 /**

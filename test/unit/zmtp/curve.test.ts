@@ -288,7 +288,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     const { client, server } = await curvePair({ serverKey: OTHER_PUBLIC })
     expect(server.failure?.handshake).toBe("protocol")
     expect(server.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
-    expect(server.failure?.error.message).toMatch(/HELLO/)
+    expect(server.failure?.error.detail).toMatch(/HELLO/)
     // Nothing after the greeting: no WELCOME for a client that cannot prove it knows S.
     expect(server.frames()).toEqual([])
     expect(client.peer).toBeUndefined()
@@ -304,7 +304,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     client.session.push(welcome)
     expect(client.failure?.handshake).toBe("protocol")
     expect(client.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
-    expect(client.failure?.error.message).toMatch(/WELCOME/)
+    expect(client.failure?.error.detail).toMatch(/WELCOME/)
     // HELLO went out, INITIATE did not.
     expect(client.frames().map((f) => f.body.toString("latin1", 1, 1 + f.body[0]!))).toEqual(["HELLO"])
   })
@@ -319,7 +319,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     expect(server.failure).toBeDefined()
     expect(server.failure!.handshake).toBeUndefined()
     expect(server.failure!.error.code).toBe("ERR_ZMTP_PROTOCOL")
-    expect(server.failure!.error.message).toMatch(/nonce/)
+    expect(server.failure!.error.detail).toMatch(/nonce/)
     expect(server.messages).toEqual([[text("once")]])
     expect(server.session.isClosed).toBe(true)
   })
@@ -363,7 +363,7 @@ describe("CURVE refusals: the connection is dropped", () => {
     expect(server.messages).toEqual([])
     expect(server.failure?.handshake).toBeUndefined()
     expect(server.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
-    expect(server.failure?.error.message).toMatch(/MAC/)
+    expect(server.failure?.error.detail).toMatch(/MAC/)
   })
 
   it("an unboxed data frame after the handshake drops the connection", async () => {

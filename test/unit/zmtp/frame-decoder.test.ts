@@ -7,7 +7,7 @@ import { PING_LOL, join, pattern } from "./fixtures.js"
 interface Decoded {
   frames: Array<{ flags: number; body: string }>
   /** The error thrown, and how many bytes had been pushed when it was. */
-  error: { code: string; message: string; pushed: number } | undefined
+  error: { code: string; detail: string; pushed: number } | undefined
   /** Bytes left in the decoder's input. */
   left: number
   pendingBodySize: number
@@ -26,7 +26,7 @@ function decode(chunks: Buffer[], maxFrameSize = -1): Decoded {
     }
   } catch (err) {
     const e = err as ZmeshError
-    return { frames, error: { code: e.code, message: e.message, pushed }, left: dec.input.length, pendingBodySize: dec.pendingBodySize }
+    return { frames, error: { code: e.code, detail: e.detail, pushed }, left: dec.input.length, pendingBodySize: dec.pendingBodySize }
   }
   return { frames, error: undefined, left: dec.input.length, pendingBodySize: dec.pendingBodySize }
 }
@@ -47,7 +47,7 @@ function expectError(bytes: Buffer, code: string, max = -1, message?: RegExp): v
   forEveryFeed(bytes, decodeWith(max), (result) => {
     expect(result.frames).toEqual([])
     expect(result.error?.code).toBe(code)
-    if (message !== undefined) expect(result.error?.message).toMatch(message)
+    if (message !== undefined) expect(result.error?.detail).toMatch(message)
   })
 }
 

@@ -222,6 +222,6 @@ describe("PLAIN protocol errors", () => {
     server.session.start()
     server.session.push(NULL_GREETING)
     expect(server.failure?.handshake).toBe("protocol")
-    expect(server.failure?.error.code).toBe("ERR_MECHANISM_MISMATCH")
+    expect(server.failure?.error.code).toBe("ERR_ZMTP_MECHANISM_MISMATCH")
   })
 })

@@ -124,7 +124,7 @@ describe("Session: NULL handshake between two sessions", () => {
       expect(end.peer).toBeUndefined()
       expect(end.failure?.handshake).toBe("protocol")
       expect(end.failure?.error.code).toBe("ERR_SOCKET_TYPE")
-      expect(end.failure?.error.message).toMatch(/PUSH cannot talk to a PUSH peer/)
+      expect(end.failure?.error.detail).toMatch(/PUSH cannot talk to a PUSH peer/)
       expect(end.session.isClosed).toBe(true)
     }
   })
@@ -232,8 +232,8 @@ describe("Session: handshake failures", () => {
     forEveryFeed(greeting({ mechanism: "PLAIN" }), feedSession({ socketType: "DEALER" }), (end) => {
       expect(end.peer).toBeUndefined()
       expect(end.failure?.handshake).toBe("protocol")
-      expect(end.failure?.error.code).toBe("ERR_MECHANISM_MISMATCH")
-      expect(end.failure?.error.message).toMatch(/"PLAIN"/)
+      expect(end.failure?.error.code).toBe("ERR_ZMTP_MECHANISM_MISMATCH")
+      expect(end.failure?.error.detail).toMatch(/"PLAIN"/)
       expect(end.allSent().toString("hex")).toBe(NULL_GREETING.toString("hex"))
     })
   })
@@ -242,7 +242,7 @@ describe("Session: handshake failures", () => {
     const bytes = Buffer.from(NULL_GREETING)
     bytes.write("XYZ", 17, "latin1")
     forEveryFeed(bytes, feedSession({ socketType: "DEALER" }), (end) => {
-      expect(end.failure?.error.code).toBe("ERR_MECHANISM_MISMATCH")
+      expect(end.failure?.error.code).toBe("ERR_ZMTP_MECHANISM_MISMATCH")
     })
   })
 
@@ -252,7 +252,7 @@ describe("Session: handshake failures", () => {
       expect(end.messages).toEqual([])
       expect(end.failure?.handshake).toBe("protocol")
       expect(end.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
-      expect(end.failure?.error.message).toMatch(/before the handshake/)
+      expect(end.failure?.error.detail).toMatch(/before the handshake/)
     })
   })
 
@@ -261,7 +261,7 @@ describe("Session: handshake failures", () => {
       expect(end.peer).toBeUndefined()
       expect(end.pings).toEqual([])
       expect(end.failure?.handshake).toBe("protocol")
-      expect(end.failure?.error.message).toMatch(/unexpected PING/)
+      expect(end.failure?.error.detail).toMatch(/unexpected PING/)
     })
   })
 
@@ -270,7 +270,7 @@ describe("Session: handshake failures", () => {
     forEveryFeed(join(LIBZMQ_GREETING, error), feedSession({ socketType: "PUSH" }), (end) => {
       expect(end.failure?.handshake).toBe("protocol")
       expect(end.failure?.error.code).toBe("ERR_PEER_ERROR")
-      expect(end.failure?.error.message).toMatch(/Denied!/)
+      expect(end.failure?.error.detail).toMatch(/Denied!/)
       expect(end.failure?.error.status).toBeUndefined()
     })
   })
@@ -279,7 +279,7 @@ describe("Session: handshake failures", () => {
     const ready = encodeReady([["Identity", "x"]])
     forEveryFeed(join(LIBZMQ_GREETING, ready), feedSession({ socketType: "PUSH" }), (end) => {
       expect(end.failure?.handshake).toBe("protocol")
-      expect(end.failure?.error.message).toMatch(/no Socket-Type/)
+      expect(end.failure?.error.detail).toMatch(/no Socket-Type/)
     })
   })
 
@@ -299,7 +299,7 @@ describe("Session: handshake failures", () => {
       expect(end.peer).toBeUndefined()
       expect(end.failure?.handshake).toBe("protocol")
       expect(end.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
-      expect(end.failure?.error.message).toMatch(/malformed metadata/)
+      expect(end.failure?.error.detail).toMatch(/malformed metadata/)
     })
   })
 
@@ -328,7 +328,7 @@ describe("Session: handshake failures", () => {
         expect(failedAt).toBe(badAt)
         expect(end.failure?.handshake).toBe("protocol")
         expect(end.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
-        expect(end.failure?.error.message).toMatch(/could not read greeting/)
+        expect(end.failure?.error.detail).toMatch(/could not read greeting/)
         expect(end.allSent().toString("hex")).toBe(NULL_GREETING.toString("hex"))
         // And in every other chunking the outcome is the same.
         forEveryFeed(bytes, feedSession({ socketType: "DEALER" }), (other) => {
@@ -348,7 +348,7 @@ describe("Session: failures after the handshake", () => {
       expect(end.messages).toEqual([[text("m")]])
       expect(end.failure?.handshake).toBeUndefined()
       expect(end.failure?.error.code).toBe("ERR_PEER_ERROR")
-      expect(end.failure?.error.message).toMatch(/Bye!/)
+      expect(end.failure?.error.detail).toMatch(/Bye!/)
     })
   })
 

@@ -1,0 +1,85 @@
+import { context } from "../context.js"
+
+/**
+ * What keeps a Node process alive, as zeromq.js decides it: not an open
+ * socket by itself (its listeners, connections and timers are unref'd), but
+ * a socket that is waiting (a pending send or receive, an events.receive()),
+ * and, at exit, output still queued within `linger`.
+ */
+
+let holds = 0
+let keeper: NodeJS.Timeout | undefined
+
+/** One more reason to stay alive. */
+export function hold(): void {
+  if (holds++ === 0) keeper = setInterval(() => undefined, 1 << 30)
+}
+
+/** One reason fewer. */
+export function release(): void {
+  if (--holds === 0) {
+    clearInterval(keeper)
+    keeper = undefined
+  }
+}
+
+/** A socket whose queued output the process waits for at exit. */
+export interface Lingering {
+  readonly closed: boolean
+  /** Output waits to be sent (it is dropped once `linger` runs out after close()). */
+  readonly hasPendingOutput: boolean
+  close(): void
+}
+
+const sockets = new Set<Lingering>()
+let exitHookInstalled = false
+
+/** Tracks a socket until it is closed with nothing left to send. */
+export function trackLinger(socket: Lingering): void {
+  sockets.add(socket)
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on("beforeExit", waitForQueuedOutput)
+}
+
+/** A socket closed: forget it unless it still has output to deliver (then exit checks it again). */
+export function closedLinger(socket: Lingering): void {
+  if (!socket.hasPendingOutput) sockets.delete(socket)
+}
+
+/** How long zeromq.js waits before it warns that exit waits for queued messages. */
+const WARN_AFTER = 500
+const POLL = 10
+
+/**
+ * The event loop is empty and the process is about to exit. As zeromq.js
+ * does at exit (it closes every socket and terminates the context, which
+ * waits for each socket's linger), close the sockets that still have output
+ * queued and wait until it is sent or their linger runs out; if that takes
+ * over half a second, say so in zeromq.js's words.
+ */
+function waitForQueuedOutput(): void {
+  const waiting = pending()
+  if (waiting.length === 0) return
+  for (const socket of waiting) socket.close()
+  const started = Date.now()
+  let warned = false
+  const poll = setInterval(() => {
+    if (pending().length === 0) return clearInterval(poll)
+    if (!warned && Date.now() - started >= WARN_AFTER) {
+      warned = true
+      // zeromq.js writes this itself, as its runtime is shutting down; match it byte for byte.
+      const hint = context.blocky ? " Set 'context.blocky = false' to change this behaviour." : ""
+      process.stderr.write(`(node:${process.pid}) WARNING: Waiting for queued ZeroMQ messages to be delivered.${hint}\n`)
+    }
+  }, POLL)
+}
+
+function pending(): Lingering[] {
+  const found: Lingering[] = []
+  for (const socket of sockets) {
+    if (socket.hasPendingOutput) found.push(socket)
+    else if (socket.closed) sockets.delete(socket)
+  }
+  return found
+}
