@@ -57,7 +57,7 @@ export interface SocketOptionValues {
   curveServerKey: string | Uint8Array | null
   /** ZMQ_ZAP_DOMAIN: the domain sent to the ZAP handler; for NULL, ZAP is asked only when it is set. */
   zapDomain: string
-  /** ZMQ_ZAP_ENFORCE_DOMAIN: a NULL socket asks the ZAP handler even without a `zapDomain`. */
+  /** ZMQ_ZAP_ENFORCE_DOMAIN: with no ZAP handler bound, a CURVE server (or a NULL one with a `zapDomain`) refuses peers instead of accepting them. */
   zapEnforceDomain: boolean
   /** ZMQ_TCP_KEEPALIVE: 1 turns TCP keepalive on for new connections, 0 off, -1 leaves the OS default. */
   tcpKeepalive: number
@@ -154,7 +154,7 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
 }
 
 /** How each option's values are checked; the key set must match the defaults. */
-type Check = "int" | "uint" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
+type Check = "int" | "uint" | "uint64" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
 
 const checks: Record<keyof SocketOptionValues, Check> = {
   linger: "int",
@@ -192,7 +192,7 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   sendBufferSize: "int",
   receiveBufferSize: "int",
   typeOfService: "uint",
-  affinity: "uint",
+  affinity: "uint64",
   rate: "uint",
   recoveryInterval: "uint",
   multicastHops: "uint",
@@ -200,9 +200,9 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   socksProxy: "string?",
   interface: "string?",
   loopbackFastPath: "bool",
-  vmciBufferSize: "uint",
-  vmciBufferMinSize: "uint",
-  vmciBufferMaxSize: "uint",
+  vmciBufferSize: "uint64",
+  vmciBufferMinSize: "uint64",
+  vmciBufferMaxSize: "uint64",
   vmciConnectTimeout: "int",
 }
 
@@ -247,6 +247,14 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       if (typeof value !== "number") throw new TypeError("Option value must be a number")
       if (!Number.isInteger(value)) throw bad(`${value} is not an integer`)
       if (value < (check === "uint" ? 0 : -1)) throw bad(`${value} is out of range`)
+      return value
+    case "uint64":
+      if (typeof value !== "number") throw new TypeError("Option value must be a number")
+      if (!Number.isInteger(value) || value < 0) throw bad(`${value} is not an unsigned integer`)
+      // zeromq.js's words: a JavaScript number holds integers exactly only up to 2^53 - 1.
+      if (value > Number.MAX_SAFE_INTEGER) {
+        process.emitWarning("Value is larger than Number.MAX_SAFE_INTEGER and may have been rounded inaccurately.")
+      }
       return value
     case "bool":
       if (typeof value !== "boolean") throw new TypeError("Option value must be a boolean")

@@ -200,6 +200,10 @@ export class Endpoints {
     if (this.host.socketType === "STREAM") return this.startRawLink(socket, link)
     const options = this.host.options
     const routingId = options.routingId === null ? undefined : Buffer.from(options.routingId)
+    // ZMQ_TCP_KEEPALIVE(_IDLE); Node cannot set the probe count and interval (docs/options.md).
+    if (options.tcpKeepalive >= 0) {
+      socket.setKeepAlive(options.tcpKeepalive === 1, options.tcpKeepaliveIdle > 0 ? options.tcpKeepaliveIdle * 1000 : 0)
+    }
     // Withdraws this connection's ZAP request, if any, when the connection ends first.
     const zapRequests = new AbortController()
     link.engine = new StreamEngine(

@@ -43,7 +43,11 @@ function createRole(options: SocketOptionValues): Mechanism {
   switch (securityOf(options)) {
     case "curve": {
       const secret = key("curveSecretKey", options.curveSecretKey)
-      if (options.curveServer) return new CurveServer(secret)
+      if (options.curveServer) {
+        const server = new CurveServer(secret)
+        server.zapRequired = options.zapEnforceDomain
+        return server
+      }
       const serverKey = key("curveServerKey", options.curveServerKey)
       // libzmq needs the public key set too; derive it when only the secret is given.
       const publicKey = options.curvePublicKey === null ? publicKeyOf(secret) : key("curvePublicKey", options.curvePublicKey)
@@ -52,8 +56,11 @@ function createRole(options: SocketOptionValues): Mechanism {
     case "plain":
       if (options.plainServer) return new PlainServer()
       return new PlainClient(options.plainUsername ?? "", options.plainPassword ?? "")
-    default:
-      return new NullMechanism(options.zapDomain !== "")
+    default: {
+      const mechanism = new NullMechanism(options.zapDomain !== "")
+      mechanism.zapRequired = options.zapEnforceDomain
+      return mechanism
+    }
   }
 }
 

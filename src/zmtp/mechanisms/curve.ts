@@ -177,6 +177,8 @@ export class CurveServer extends CurveBase {
   private clientTransient: Buffer | undefined
   private transient: KeyPair | undefined
   private state: "hello" | "initiate" | "zap" | "done" = "hello"
+  /** ZMQ_ZAP_ENFORCE_DOMAIN: without a ZAP handler, refuse every client instead of accepting any key. */
+  zapRequired = false
 
   constructor(secretKey: Buffer, random: (size: number) => Buffer = systemRandom) {
     super("CurveZMQMESSAGES", "CurveZMQMESSAGEC", random)
@@ -243,7 +245,7 @@ export class CurveServer extends CurveBase {
   private async authenticate(clientKey: Buffer, metadata: Map<string, Buffer>): Promise<void> {
     const host = this.host!
     // Without a ZAP handler a CURVE server accepts any client key, as libzmq does.
-    const verdict = await askZap(host, "CURVE", [clientKey], false)
+    const verdict = await askZap(host, "CURVE", [clientKey], this.zapRequired)
     if (!host.open) return
     if (verdict !== undefined) {
       if (verdict.error !== undefined) host.sendCommand(encodeError(verdict.error))

@@ -13,6 +13,8 @@ export class NullMechanism implements Mechanism {
   readonly asServer = false
   private host: MechanismHost | undefined
   private readonly useZap: boolean
+  /** ZMQ_ZAP_ENFORCE_DOMAIN: without a ZAP handler, refuse the peer instead of accepting it. */
+  zapRequired = false
   /** Our READY is out (at once, or after ZAP accepted the peer). */
   private readySent = false
   /** The peer's READY, kept until ours is out. */
@@ -54,7 +56,7 @@ export class NullMechanism implements Mechanism {
 
   private async authenticate(): Promise<void> {
     const host = this.host!
-    const verdict = await askZap(host, "NULL", [], false)
+    const verdict = await askZap(host, "NULL", [], this.zapRequired)
     if (!host.open) return
     if (verdict === undefined) return this.sendReady()
     if (verdict.error !== undefined) host.sendCommand(encodeError(verdict.error))
