@@ -27,3 +27,4 @@ export {
   type ParanoidPirateWorkerOptions,
   type ParanoidPirateWorkerEvent,
 } from "./paranoid-pirate.js"
+export * from "./majordomo/index.js"
