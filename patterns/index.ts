@@ -28,3 +28,4 @@ export {
   type ParanoidPirateWorkerEvent,
 } from "./paranoid-pirate.js"
 export * from "./majordomo/index.js"
+export * from "./clone/index.js"
