@@ -136,7 +136,8 @@ export class ParanoidPirateWorker {
     socket.connect(this.endpoint)
     this.socket = socket
     this.connections++
-    socket.trySend(READY)
+    // send(), not trySend(): with `immediate` set there is no pipe until the connection is up.
+    socket.send(READY).catch(() => undefined)
     this.heartbeat.start()
     this.events.emit({ type: "ready", connection: this.connections })
     void this.read(socket)

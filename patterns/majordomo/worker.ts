@@ -97,7 +97,8 @@ export class MajordomoWorker {
     socket.connect(this.broker)
     this.socket = socket
     this.connections++
-    this.send(W.READY, [Buffer.from(this.service)])
+    // send(), not trySend(): with `immediate` set there is no pipe until the connection is up.
+    socket.send([frames.worker, frames.command(W.READY), this.service]).catch(() => undefined)
     this.heartbeat.start()
     this.events.emit({ type: "ready", connection: this.connections })
     void this.read(socket)
