@@ -216,7 +216,10 @@ export class CloneClient {
         }
       } catch (err) {
         if (this.closed) return
-        if ((err as ZmeshError).code !== "EAGAIN") this.events.emit({ type: "protocol:error", error: err as ZmeshError })
+        if ((err as ZmeshError).code !== "EAGAIN") {
+          this.events.emit({ type: "protocol:error", error: err as ZmeshError })
+          await new Promise((resolve) => setTimeout(resolve, this.interval)) // a broken server is not asked in a tight loop
+        }
       } finally {
         dealer.close()
         if (this.dealer === dealer) this.dealer = undefined

@@ -35,7 +35,7 @@ export class MsgpackCodec<T = unknown> {
     this.packr = new Packr({ ...msgpackDefaults, ...options })
   }
 
-  /** One value as one frame. Throws EINVAL for a value MessagePack cannot hold (a BigInt beyond 64 bits, a function). */
+  /** One value as one frame. Throws EINVAL for a value MessagePack cannot hold (a BigInt beyond 64 bits, a cycle with structured clone off). */
   encode(value: T): Buffer {
     try {
       return this.packr.pack(value)

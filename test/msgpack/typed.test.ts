@@ -48,7 +48,7 @@ describe("MsgpackCodec", () => {
     const codec = new MsgpackCodec<{ self?: unknown }>()
     const cyclic: { self?: unknown } = {}
     cyclic.self = cyclic
-    expect(() => codec.encode(cyclic)).toThrow()
+    expect(() => codec.encode(cyclic)).toThrow(expect.objectContaining({ code: "EINVAL" }))
     const cloning = new MsgpackCodec<{ self?: unknown }>({ structuredClone: true })
     const back = cloning.decode(cloning.encode(cyclic))
     expect(back.self).toBe(back)
