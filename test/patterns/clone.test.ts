@@ -161,6 +161,31 @@ describe("Clone", () => {
     }
   })
 
+  it("reports a malformed snapshot and asks again", async () => {
+    const snapshots = track(new Router())
+    const updates = track(new Publisher())
+    const collector = track(new Pull())
+    for (const socket of [snapshots, updates, collector]) await socket.bind("tcp://127.0.0.1:*")
+    const uuid = Buffer.alloc(16, 1)
+    let asked = 0
+    void (async () => {
+      for await (const [client] of snapshots) {
+        if (++asked === 1) await snapshots.send([client!, "KTHXBAI", "not a sequence"])
+        else await snapshots.send([client!, "KTHXBAI", Buffer.alloc(8), uuid, "", ""])
+      }
+    })()
+    const hugz = setInterval(() => void updates.send(["HUGZ", Buffer.alloc(8), uuid, "", ""]), 10)
+    try {
+      const client = track(new CloneClient({ snapshot: snapshots.lastEndpoint!, updates: updates.lastEndpoint!, collector: collector.lastEndpoint! }, fast))
+      const error = client.events.next("protocol:error")
+      await client.start()
+      expect((await error).error.code).toBe("ERR_PATTERN_PROTOCOL")
+      expect(asked).toBe(2)
+    } finally {
+      clearInterval(hugz)
+    }
+  })
+
   it("drops a malformed update and reports it", async () => {
     const server = await startServer()
     const push = track(new Push())
