@@ -117,7 +117,7 @@ describe("Majordomo broker, worker and client", () => {
     const broker = await startBroker()
     // The doomed worker is hand-made so it can die without a word (MajordomoWorker.close() says DISCONNECT).
     const doomed = track(new Dealer({ routingId: "doomed" }))
-    let ready = broker.events.next("worker:ready")
+    const ready = broker.events.next("worker:ready")
     doomed.connect(broker.endpoint!)
     await doomed.send(["MDPW02", Buffer.from([0x01]), "job"])
     await ready
