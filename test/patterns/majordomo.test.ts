@@ -44,6 +44,36 @@ async function startWorker(broker: MajordomoBroker, service: string, handler: Ma
 
 const text = (message: Message) => message.map(String)
 
+const timers: NodeJS.Timeout[] = []
+afterEach(() => {
+  for (const timer of timers.splice(0)) clearInterval(timer)
+})
+
+/**
+ * A hand-made MDP/0.2 worker on a DEALER: READY, then HEARTBEAT each interval
+ * until `silence()` (so the broker cannot expire it before the test wants).
+ * `request()` skips heartbeats and returns the next REQUEST.
+ */
+async function handMadeWorker(broker: MajordomoBroker, service: string, routingId?: string) {
+  const dealer = track(new Dealer(routingId === undefined ? {} : { routingId }))
+  const ready = broker.events.next("worker:ready", (e) => e.service === service)
+  dealer.connect(broker.endpoint!)
+  await dealer.send(["MDPW02", Buffer.from([0x01]), service])
+  const timer = setInterval(() => void dealer.send(["MDPW02", Buffer.from([0x05])]).catch(() => undefined), fast.heartbeatInterval)
+  timers.push(timer)
+  await ready
+  return {
+    dealer,
+    silence: () => clearInterval(timer),
+    async request(): Promise<Message> {
+      for (;;) {
+        const message = await dealer.receive()
+        if (message[1]![0] !== 0x05) return message
+      }
+    },
+  }
+}
+
 describe("Majordomo broker, worker and client", () => {
   it("routes requests by service name, with PARTIAL replies before the FINAL", async () => {
     const broker = await startBroker()
@@ -75,16 +105,11 @@ describe("Majordomo broker, worker and client", () => {
   it("puts MDP/0.2 frames on the wire exactly as 18/MDP specifies", async () => {
     const broker = await startBroker()
     // A hand-made worker: READY is ["MDPW02", 0x01, service], with no empty frame first (unlike 7/MDP).
-    const worker = track(new Dealer())
-    const ready = broker.events.next("worker:ready")
-    worker.connect(broker.endpoint!)
-    await worker.send(["MDPW02", Buffer.from([0x01]), "raw"])
-    expect(await ready).toMatchObject({ service: "raw" })
+    const { dealer: worker, request: nextRequest } = await handMadeWorker(broker, "raw")
     const client = track(new Dealer())
     client.connect(broker.endpoint!)
     await client.send(["MDPC02", Buffer.from([0x01]), "raw", "body"])
-    let request = await worker.receive()
-    while (request[1]![0] === 0x05) request = await worker.receive() // heartbeats
+    const request = await nextRequest()
     expect(request).toHaveLength(5)
     expect(String(request[0])).toBe("MDPW02")
     expect(request[1]).toEqual(Buffer.from([0x02]))
@@ -116,20 +141,15 @@ describe("Majordomo broker, worker and client", () => {
   it("resends the request of a worker killed mid request to another worker", async () => {
     const broker = await startBroker()
     // The doomed worker is hand-made so it can die without a word (MajordomoWorker.close() says DISCONNECT).
-    const doomed = track(new Dealer({ routingId: "doomed" }))
-    const ready = broker.events.next("worker:ready")
-    doomed.connect(broker.endpoint!)
-    await doomed.send(["MDPW02", Buffer.from([0x01]), "job"])
-    await ready
+    const doomed = await handMadeWorker(broker, "job", "doomed")
     await startWorker(broker, "job", ([body]) => `survivor did ${body}`, "survivor")
     const client = track(new MajordomoClient(broker.endpoint!, { timeout: 5000, retries: 1 }))
     const lost = broker.events.next("worker:lost")
     const requeued = broker.events.next("request:requeued")
     const reply = client.request("job", "the work") // LRU: "doomed" gets it
-    let request = await doomed.receive()
-    while (request[1]![0] === 0x05) request = await doomed.receive() // heartbeats
-    expect(String(request[4])).toBe("the work")
-    doomed.close() // killed mid request: no reply, no DISCONNECT, no more heartbeats
+    expect(String((await doomed.request())[4])).toBe("the work")
+    doomed.silence()
+    doomed.dealer.close() // killed mid request: no reply, no DISCONNECT, no more heartbeats
     expect(await lost).toEqual({ type: "worker:lost", worker: "doomed", service: "job", reason: "expired" })
     expect(await requeued).toEqual({ type: "request:requeued", service: "job", worker: "doomed", deliveries: 1 })
     expect(text(await reply)).toEqual(["survivor did the work"])

@@ -18,7 +18,9 @@ import { cleanupIpc, ipcEndpoint } from "../helpers/endpoints.js"
 import { closeAll } from "../helpers/sockets.js"
 
 const open: Array<{ close(): void }> = []
+const timers: NodeJS.Timeout[] = []
 afterEach(() => {
+  for (const timer of timers.splice(0)) clearInterval(timer)
   closeAll(...open.splice(0))
   cleanupIpc()
 })
@@ -123,11 +125,13 @@ describe("ParanoidPirateQueue and ParanoidPirateWorker", () => {
   it("drops a late reply from a worker it wrote off, so the client gets one reply", async () => {
     const queue = track(new ParanoidPirateQueue({ ...fast, maxDeliveries: 1 }))
     await queue.bind("tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
-    // A hand-made worker that says READY, then goes silent with the request, then answers.
+    // A hand-made worker that says READY and heartbeats, goes silent once it has the request, then answers.
     const worker = track(new Dealer({ routingId: "slow" }))
     const ready = queue.events.next("worker:ready")
     worker.connect(queue.backend.lastEndpoint!)
     await worker.send("\x01")
+    const heartbeats = setInterval(() => void worker.send("\x02").catch(() => undefined), fast.heartbeatInterval)
+    timers.push(heartbeats)
     await ready
     const dropped = queue.events.next("request:dropped")
     const req = track(new Request())
@@ -135,6 +139,7 @@ describe("ParanoidPirateQueue and ParanoidPirateWorker", () => {
     await req.send("job")
     let request = await worker.receive()
     while (request.length === 1) request = await worker.receive() // skip the queue's heartbeats
+    clearInterval(heartbeats)
     expect((await dropped).deliveries).toBe(1) // expired with the job, and maxDeliveries is 1
     const late = queue.events.next("reply:dropped")
     await worker.send([...request.slice(0, 2), "late reply"])
