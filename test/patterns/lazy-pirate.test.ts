@@ -37,7 +37,8 @@ describe("LazyPirateClient", () => {
 
   it("resends a request whose reply was lost, on a new socket", async () => {
     const server = await flakyServer((n) => n > 1) // the first request gets no answer
-    const client = new LazyPirateClient(server.endpoint, { timeout: 50, retries: 3 })
+    // A timeout long enough that the answered retry never times out, even on a loaded machine.
+    const client = new LazyPirateClient(server.endpoint, { timeout: 300, retries: 3 })
     open.push(client)
     const retries: number[] = []
     client.events.on("retry", (e) => retries.push(e.attempt))
