@@ -64,6 +64,10 @@ export const ErrorCode = {
   ERR_CONNECTION_CLOSED: "ERR_CONNECTION_CLOSED",
   /** Heartbeat or handshake timer expired. */
   ERR_TIMEOUT: "ERR_TIMEOUT",
+  /** A peer of a pattern (zmesh/patterns: PPP, MDP, Clone) sent a message that breaks the pattern's protocol. */
+  ERR_PATTERN_PROTOCOL: "ERR_PATTERN_PROTOCOL",
+  /** A message could not be decoded (zmesh/msgpack: not valid MessagePack). */
+  ERR_DECODE: "ERR_DECODE",
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
