@@ -43,7 +43,7 @@ for (let n = 1; n <= 5; n++) {
 try {
   await client.request("request 6")
 } catch (err) {
-  console.log(`client: gave up (${err.code}): ${err.message.replace(endpoint, "the server")}`)
+  console.log(`client: gave up (${err.code}): ${err.detail.replace(endpoint, "the server")}`)
 }
 client.close()
 console.log("lost requests were retried; a dead server was given up on")

@@ -63,6 +63,10 @@ export class Observer {
 
   /** Adds a listener; from then on events go to listeners and `receive()` is not available. */
   on<E extends EventType>(type: E, listener: (event: EventOfType<E>) => void): this {
+    if (this.emitter === undefined && !this.isClosed) {
+      // zeromq.js's emitter mode reads events in a loop: it keeps the process alive until the socket closes.
+      hold()
+    }
     this.emitter ??= new EventEmitter()
     this.emitter.on(type, listener)
     return this
@@ -96,6 +100,7 @@ export class Observer {
   close(): void {
     if (this.isClosed) return
     this.isClosed = true
+    if (this.emitter !== undefined) release()
     for (const waiter of this.waiters.drain()) waiter.reject(new ZmeshError("EAGAIN", "Observer is closed"))
   }
 

@@ -24,6 +24,11 @@ export class Queue<T> {
     return this.length === 0 ? undefined : this.items[this.head]
   }
 
+  /** Calls `visit` on each item, in order. */
+  forEach(visit: (item: T) => void): void {
+    for (let i = 0; i < this.length; i++) visit(this.items[(this.head + i) & this.mask] as T)
+  }
+
   /** Removes every item and returns them in order. */
   drain(): T[] {
     const out: T[] = []

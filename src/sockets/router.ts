@@ -102,6 +102,11 @@ export class Router extends Socket {
     return true
   }
 
+  /** ZMQ_ROUTER_MANDATORY: a send waiting for a full peer holds up only the later sends to that peer. */
+  protected override xlane(message: Message): unknown {
+    return this.mandatory && message.length > 0 ? message[0]!.toString("latin1") : undefined
+  }
+
   protected xrecv(): Message | undefined {
     const message = this.in.receive()
     if (message !== undefined) message.unshift(this.in.lastPipe!.routingId)

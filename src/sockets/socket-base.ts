@@ -32,6 +32,8 @@ const typeNumbers: Record<SocketType, number> = {
 
 interface SendWaiter {
   message: Message
+  /** See Socket.xlane: sends of one lane complete in order; other lanes do not wait for it. */
+  lane: unknown
   resolve: () => void
   reject: (err: Error) => void
   timer: NodeJS.Timeout | undefined
@@ -283,14 +285,14 @@ export abstract class Socket implements PipeOwner {
     let frames: Message
     try {
       frames = toMessage(message)
-      if (this.sendWaiters.length === 0 && this.xsend(frames)) return this.completedAtOnce(undefined)
+      if (!this.waitingIn(this.xlane(frames)) && this.xsend(frames)) return this.completedAtOnce(undefined)
     } catch (err) {
       return Promise.reject(err)
     }
     const timeout = this.options.sendTimeout
     if (timeout === 0) return Promise.reject(error("EAGAIN", "Socket temporarily unavailable"))
     return new Promise((resolve, reject) => {
-      const waiter: SendWaiter = { message: frames, resolve, reject, timer: undefined }
+      const waiter: SendWaiter = { message: frames, lane: this.xlane(frames), resolve, reject, timer: undefined }
       if (timeout > 0) {
         waiter.timer = setTimeout(() => {
           this.sendWaiters.removeWhere((w) => w === waiter)
@@ -313,7 +315,19 @@ export abstract class Socket implements PipeOwner {
   /** Sends at once if the socket can take the message now; false otherwise (nothing is queued). */
   protected trySendMessage(message: MessageLike | readonly MessageLike[]): boolean {
     if (this.isClosed) throw error("EBADF", "Socket is closed")
-    return this.sendWaiters.length === 0 && this.xsend(toMessage(message))
+    const frames = toMessage(message)
+    return !this.waitingIn(this.xlane(frames)) && this.xsend(frames)
+  }
+
+  /** True when a send of this lane must queue behind an earlier one. */
+  private waitingIn(lane: unknown): boolean {
+    if (this.sendWaiters.length === 0) return false
+    if (lane === undefined) return true
+    let found = false
+    this.sendWaiters.forEach((waiter) => {
+      if (waiter.lane === lane) found = true
+    })
+    return found
   }
 
   protected receiveMessage(): Promise<Message> {
@@ -443,6 +457,7 @@ export abstract class Socket implements PipeOwner {
   }
 
   private serveSendersNow(): void {
+    if (this.sendWaiters.peek()?.lane !== undefined) return this.serveLanes()
     while (this.sendWaiters.length > 0) {
       const waiter = this.sendWaiters.peek()!
       try {
@@ -455,6 +470,38 @@ export abstract class Socket implements PipeOwner {
       this.sendWaiters.shift()
       settle(waiter.timer, () => waiter.resolve())
     }
+  }
+
+  /** Each lane in order; a lane whose head cannot go yet does not hold up the others. */
+  private serveLanes(): void {
+    const blocked = new Set<unknown>()
+    for (const waiter of this.sendWaiters.drain()) {
+      if (blocked.has(waiter.lane)) {
+        this.sendWaiters.push(waiter)
+        continue
+      }
+      let sent: boolean
+      try {
+        sent = this.xsend(waiter.message)
+      } catch (err) {
+        settle(waiter.timer, () => waiter.reject(err as Error))
+        continue
+      }
+      if (sent) settle(waiter.timer, () => waiter.resolve())
+      else {
+        blocked.add(waiter.lane)
+        this.sendWaiters.push(waiter)
+      }
+    }
+  }
+
+  /**
+   * The lane of an outbound message: sends that must wait queue behind the
+   * earlier sends of their lane only. One lane by default (every send in
+   * call order); ROUTER with `mandatory` has one per peer.
+   */
+  protected xlane(_message: Message): unknown {
+    return undefined
   }
 
   protected emit(event: Event): void {

@@ -64,7 +64,7 @@ export class RawEngine {
   send(frames: readonly Buffer[]): void {
     if (this.closed) return
     if (frames.length === 1 && frames[0]!.length === 0) {
-      this.socket.end()
+      this.end()
       return
     }
     let ok = true
@@ -80,8 +80,11 @@ export class RawEngine {
     if (!this.closed) this.socket.resume()
   }
 
+  /** Closes once what was sent is out, whatever the peer does. */
   end(): void {
-    if (!this.closed) this.socket.end()
+    if (this.closed) return
+    this.socket.once("finish", () => this.socket.destroy())
+    this.socket.end()
   }
 
   destroy(failure: SessionFailure | undefined): void {

@@ -14,11 +14,14 @@ import type { SocketType } from "../zmtp/socket-type.js"
 const FLUSH_THRESHOLD = 256 * 1024
 /**
  * Bytes node:net may hold for the kernel before the engine stops taking
- * messages. write() says "full" past 16 KiB; waiting for "drain" there left
- * the connection idle between bursts of large messages, so keep a deeper
- * backlog (libzmq keeps the kernel buffer full the same way).
+ * messages, and the pipe's high-water mark starts to count. write() says
+ * "full" past 16 KiB; waiting for "drain" there left the connection idle
+ * between bursts of large messages, so keep a deeper backlog (libzmq keeps
+ * the kernel buffer full the same way), but a bounded one: a peer that
+ * does not read costs at most this plus FLUSH_THRESHOLD beyond its HWM
+ * (docs/options.md).
  */
-const WRITE_BACKLOG = 1024 * 1024
+export const WRITE_BACKLOG = 256 * 1024
 
 export interface EngineOptions {
   readonly socketType: SocketType
@@ -168,10 +171,15 @@ export class StreamEngine {
     if (!ok && this.socket.writableLength >= WRITE_BACKLOG) this.blocked = true
   }
 
-  /** Flushes, then half-closes once everything is written; resolves when the socket is gone. */
+  /**
+   * Flushes, then closes once everything is written. The socket is destroyed
+   * when our output is out, whatever the peer does: a peer that neither
+   * reads (its input paused) nor hangs up must not keep the descriptor.
+   */
   end(): void {
     if (this.closed) return
     this.flush()
+    this.socket.once("finish", () => this.socket.destroy())
     this.socket.end()
   }
 

@@ -12,7 +12,8 @@ const BLOCK_SIZE = 64 * 1024
 export class FrameEncoder {
   /** Pending output: completed slices of blocks and large bodies, in order. */
   private parts: Buffer[] = []
-  private block = Buffer.allocUnsafe(BLOCK_SIZE)
+  /** Allocated on first use, so a connection that never gets past its handshake costs no block. */
+  private block: Buffer = EMPTY
   /** Start of the not yet flushed region of `block`. */
   private start = 0
   private pos = 0
@@ -89,3 +90,5 @@ export class FrameEncoder {
     this.pos = 0
   }
 }
+
+const EMPTY = Buffer.alloc(0)

@@ -55,7 +55,7 @@ describe("LazyPirateClient", () => {
     const failed = client.events.next("failed")
     const err = (await client.request("hello?").catch((e: unknown) => e)) as ZmeshError
     expect(err.code).toBe("EAGAIN")
-    expect(err.message).toContain("after 3 tries")
+    expect(err.detail).toContain("after 3 tries")
     expect((await failed).attempts).toBe(3)
     expect(server.seen).toHaveLength(3)
   })
