@@ -19,6 +19,11 @@ export interface Writable<M = MessageLike | readonly MessageLike[]> {
 export interface Readable {
   /** The next message, as an array of its parts. */
   receive(): Promise<Message>
+  /**
+   * The next message if one is waiting now, else undefined: the synchronous
+   * fast path beside `receive()`, as `trySend()` is beside `send()`.
+   */
+  tryReceive(): Message | undefined
   [Symbol.asyncIterator](): AsyncIterator<Message, undefined>
 }
 
@@ -27,6 +32,7 @@ interface Capability {
   send(socket: Socket, message: MessageLike | readonly MessageLike[]): Promise<void>
   trySend(socket: Socket, message: MessageLike | readonly MessageLike[]): boolean
   receive(socket: Socket): Promise<Message>
+  tryReceive(socket: Socket): Message | undefined
   iterate(socket: Socket): AsyncIterator<Message, undefined>
 }
 
@@ -57,6 +63,9 @@ export function allow(prototype: Socket, ...capabilities: Array<"read" | "write"
     Object.defineProperties(prototype, {
       receive: method(function (this: Socket) {
         return capability.receive(this)
+      }),
+      tryReceive: method(function (this: Socket) {
+        return capability.tryReceive(this)
       }),
       [Symbol.asyncIterator]: method(function (this: Socket) {
         return capability.iterate(this)

@@ -94,6 +94,7 @@ export abstract class Socket implements PipeOwner {
       send: (socket, message) => socket.sendMessage(message),
       trySend: (socket, message) => socket.trySendMessage(message),
       receive: (socket) => socket.receiveMessage(),
+      tryReceive: (socket) => socket.tryReceiveMessage(),
       iterate: (socket) => socket.iterate(),
     })
   }
@@ -328,6 +329,12 @@ export abstract class Socket implements PipeOwner {
       if (waiter.lane === lane) found = true
     })
     return found
+  }
+
+  /** The next message if one waits now and no receive() is pending before it; else undefined. */
+  protected tryReceiveMessage(): Message | undefined {
+    if (this.isClosed) throw error("EBADF", "Socket is closed")
+    return this.receiveWaiters.length === 0 ? this.xrecv() : undefined
   }
 
   protected receiveMessage(): Promise<Message> {

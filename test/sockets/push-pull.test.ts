@@ -23,6 +23,35 @@ describe.each(transports)("PUSH/PULL over $name", ({ bindAddress }) => {
     }
   })
 
+  it("tryReceive() returns a waiting message at once, and undefined when none waits or a receive() is ahead of it", async () => {
+    const pull = new Pull()
+    const push = new Push()
+    try {
+      await pull.bind(bindAddress())
+      push.connect(pull.lastEndpoint!)
+      expect(pull.tryReceive()).toBeUndefined()
+      const pending = pull.receive()
+      await push.send("first")
+      await push.send("second")
+      expect((await pending).map(String)).toEqual(["first"])
+      // "second" is on its way; poll synchronously per turn until it is there.
+      let second = pull.tryReceive()
+      while (second === undefined) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        second = pull.tryReceive()
+      }
+      expect(second.map(String)).toEqual(["second"])
+      expect(pull.tryReceive()).toBeUndefined()
+      // A receive() waiting comes first: tryReceive() must not take its message.
+      const waiting = pull.receive()
+      expect(pull.tryReceive()).toBeUndefined()
+      await push.send("third")
+      expect((await waiting).map(String)).toEqual(["third"])
+    } finally {
+      closeAll(push, pull)
+    }
+  })
+
   it("30/PIPELINE: PUSH SHALL route out round-robin, in connect order", async () => {
     const push = new Push()
     const pulls = [new Pull(), new Pull(), new Pull()]
