@@ -110,7 +110,9 @@ export class Observer {
         try {
           return { value: await this.receive(), done: false }
         } catch (err) {
-          if (this.isClosed && (err as ZmeshError).code === "EAGAIN") return { value: undefined, done: true }
+          // Iteration ends once the socket is closed (its last event is `end`).
+          const code = (err as ZmeshError).code
+          if (this.isClosed && (code === "EAGAIN" || code === "EBADF")) return { value: undefined, done: true }
           throw err
         }
       },

@@ -67,6 +67,21 @@ export class Pipe {
     this.receiveHwm = receiveHwm
   }
 
+  /**
+   * New high-water marks for a live pipe (libzmq applies ZMQ_SNDHWM and
+   * ZMQ_RCVHWM set after connect to existing pipes since 4.2): room made
+   * on either side lets traffic move again.
+   */
+  setHighWaterMarks(sendHwm: number, receiveHwm: number): void {
+    this.sendHwm = sendHwm
+    this.receiveHwm = receiveHwm
+    if (this.inputStopped && (receiveHwm <= 0 || this.inbound.length < receiveHwm)) {
+      this.inputStopped = false
+      this.engine?.resume()
+    }
+    if (this.writable) this.owner.pipeWritable(this)
+  }
+
   /** True when `write()` would not exceed the send high-water mark. */
   get writable(): boolean {
     if (this.conflate) return true
@@ -109,7 +124,7 @@ export class Pipe {
     }
     // Only messages are replaced: queued subscriptions must all go out.
     if (this.conflate) this.outbound.removeWhere((item) => !(item instanceof Subscription))
-    this.outbound.push(message)
+    this.outbound.push(detachSmall(message))
   }
 
   read(): Message | undefined {
@@ -189,6 +204,28 @@ export class Pipe {
     }
   }
 }
+
+/** Frames up to this size are copied when they must queue, as zeromq.js copies them on send. */
+const COPY_WHEN_QUEUED = 128
+
+/**
+ * A message about to wait in a queue: its small frames are copied, so the
+ * caller's buffers (reused or not) are free once send() resolves, as with
+ * zeromq.js; larger ones are kept by reference, as zeromq.js does.
+ */
+function detachSmall(message: Message): Message {
+  for (let i = 0; i < message.length; i++) {
+    const frame = message[i]!
+    if (frame.length === 0 || frame.length > COPY_WHEN_QUEUED || copies.has(frame)) continue
+    const copy = Buffer.from(frame)
+    copies.add(copy)
+    message[i] = copy
+  }
+  return message
+}
+
+/** Frames already copied: a message fanned out to many pipes is copied once, not once per pipe. */
+const copies = new WeakSet<Buffer>()
 
 /** A subscription waiting in a pipe's queue. */
 class Subscription {

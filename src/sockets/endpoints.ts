@@ -100,7 +100,7 @@ export class Endpoints {
       dialer: undefined as unknown as Dialer,
     }
     dial.dialer = endpoint.transport === "inproc" ? this.inproc.dialer(endpoint.name, dial) : this.streamDialer(endpoint, dial)
-    if (!this.pipePerConnection) {
+    if (!this.pipePerConnection(connectRoutingId)) {
       const pipe = this.createPipe(address, connectRoutingId)
       if (this.host.attach(pipe, undefined)) dial.pipe = pipe
     }
@@ -130,6 +130,15 @@ export class Endpoints {
     // Every connection, accepted or dialed, once.
     for (const link of this.links) this.closeLink(link)
     void this.zapClient?.then((client) => client.close())
+  }
+
+  /** Applies the socket's current high-water marks to every pipe it has. */
+  applyHighWaterMarks(): void {
+    const { sendHighWaterMark, receiveHighWaterMark } = this.host.options
+    const pipes = new Set<Pipe>()
+    for (const link of this.links) if (link.pipe !== undefined) pipes.add(link.pipe)
+    for (const list of this.dials.values()) for (const dial of list) if (dial.pipe !== undefined) pipes.add(dial.pipe)
+    for (const pipe of pipes) pipe.setHighWaterMarks(sendHighWaterMark, receiveHighWaterMark)
   }
 
   /** True while output waits to be sent: in a pipe, or in a connection's buffers. */
@@ -178,11 +187,14 @@ export class Endpoints {
   }
 
   /**
-   * ZMQ_IMMEDIATE, and ZMQ_STREAM always: a dialed connection's pipe exists
-   * only while it is connected, instead of queueing output across reconnects.
+   * ZMQ_IMMEDIATE, and a STREAM connect without a routing id: a dialed
+   * connection's pipe exists only while it is connected, instead of queueing
+   * output across reconnects. A STREAM connect named by `routingId` has its
+   * pipe at once, as in libzmq, so messages sent to it wait for the peer.
    */
-  private get pipePerConnection(): boolean {
-    return this.host.options.immediate || this.host.socketType === "STREAM"
+  private pipePerConnection(connectRoutingId: Buffer | undefined): boolean {
+    if (this.host.options.immediate) return true
+    return this.host.socketType === "STREAM" && connectRoutingId === undefined
   }
 
   private parse(address: string, forBind: boolean): Endpoint {
@@ -337,7 +349,7 @@ export class Endpoints {
     if (dial.stopped) {
       if (this.lingerDial(dial)) dial.dialer.reconnect()
       else this.endDial(dial)
-    } else if (pipe !== undefined && this.pipePerConnection) {
+    } else if (pipe !== undefined && this.pipePerConnection(dial.connectRoutingId)) {
       dial.pipe = undefined
       this.terminatePipe(pipe)
       dial.dialer.reconnect()

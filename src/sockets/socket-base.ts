@@ -272,6 +272,7 @@ export abstract class Socket implements PipeOwner {
 
   /** @internal Called by every option setter: zeromq.js warns when an option set now applies only later. */
   optionSet(name: string): void {
+    if (name === "sendHighWaterMark" || name === "receiveHighWaterMark") this.endpoints?.applyHighWaterMarks()
     if ((this.endpointCount > 0 || this.blocked) && !immediateOptions.has(name)) {
       process.emitWarning("Socket option will not take effect until next connect/bind.")
     }
