@@ -56,7 +56,7 @@ export interface SocketOptionValues {
   /** ZMQ_CURVE_SERVERKEY: the server's public key; setting it makes this socket a CURVE client. */
   curveServerKey: string | Uint8Array | null
   /** ZMQ_ZAP_DOMAIN: the domain sent to the ZAP handler; for NULL, ZAP is asked only when it is set. */
-  zapDomain: string
+  zapDomain: string | null
   /** ZMQ_ZAP_ENFORCE_DOMAIN: with no ZAP handler bound, a CURVE server (or a NULL one with a `zapDomain`) refuses peers instead of accepting them. */
   zapEnforceDomain: boolean
   /** ZMQ_TCP_KEEPALIVE: 1 turns TCP keepalive on for new connections, 0 off, -1 leaves the OS default. */
@@ -128,7 +128,7 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
   curvePublicKey: null,
   curveSecretKey: null,
   curveServerKey: null,
-  zapDomain: "",
+  zapDomain: null,
   zapEnforceDomain: false,
   tcpKeepalive: -1,
   tcpKeepaliveIdle: -1,
@@ -181,7 +181,7 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   curvePublicKey: "key",
   curveSecretKey: "key",
   curveServerKey: "key",
-  zapDomain: "string",
+  zapDomain: "string?",
   zapEnforceDomain: "bool",
   tcpKeepalive: "int",
   tcpKeepaliveIdle: "int",
@@ -245,8 +245,10 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
     case "int":
     case "uint":
       if (typeof value !== "number") throw new TypeError("Option value must be a number")
-      if (!Number.isInteger(value)) throw bad(`${value} is not an integer`)
-      if (value < (check === "uint" ? 0 : -1)) throw bad(`${value} is out of range`)
+      if (Number.isNaN(value)) throw bad("NaN is not an integer")
+      // As zeromq.js, whose native setter casts to an integer: 1.5 is 1.
+      value = Math.trunc(value)
+      if ((value as number) < (check === "uint" ? 0 : -1)) throw bad(`${value} is out of range`)
       return value
     case "uint64":
       if (typeof value !== "number") throw new TypeError("Option value must be a number")
@@ -275,10 +277,13 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       }
       if (value instanceof Uint8Array && value.length === 32) return value
       throw bad("expected 32 bytes or 40 Z85 characters")
-    case "string?":
+    case "string?": {
       if (value === null) return null
       if (typeof value !== "string" && !Buffer.isBuffer(value)) throw new TypeError("Option value must be a string or buffer")
-      return value.toString()
+      // zeromq.js reads an empty string option back as null.
+      const text = value.toString()
+      return text === "" ? null : text
+    }
     case "verbosity":
       if (value !== null && value !== "allSubs" && value !== "allSubsUnsubs") {
         throw bad(`${String(value)} is not null, "allSubs" or "allSubsUnsubs"`)
@@ -311,7 +316,9 @@ export function defineOptions(prototype: object, table: Record<string, Check>): 
       configurable: true,
       enumerable: true,
       get(this: OptionHost) {
-        return this.options[name]
+        const value = this.options[name]
+        // A routing id given as bytes reads back as text, as zeromq.js's string option does.
+        return check === "routingId" && Buffer.isBuffer(value) ? value.toString() : value
       },
       set(this: OptionHost, value: unknown) {
         this.options[name] = checkOption(name, check, value)

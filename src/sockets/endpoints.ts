@@ -227,7 +227,7 @@ export class Endpoints {
         zap: (mechanism, credentials) =>
           this.askZap(
             {
-              domain: options.zapDomain,
+              domain: options.zapDomain ?? "",
               address: socket.remoteAddress ?? "",
               identity: routingId ?? Buffer.alloc(0),
               mechanism,

@@ -57,7 +57,7 @@ function createRole(options: SocketOptionValues): Mechanism {
       if (options.plainServer) return new PlainServer()
       return new PlainClient(options.plainUsername ?? "", options.plainPassword ?? "")
     default: {
-      const mechanism = new NullMechanism(options.zapDomain !== "")
+      const mechanism = new NullMechanism(options.zapDomain !== null)
       mechanism.zapRequired = options.zapEnforceDomain
       return mechanism
     }

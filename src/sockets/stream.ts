@@ -91,9 +91,9 @@ export class Stream extends Socket {
     return this.in.hasMessages
   }
 
+  /** As libzmq's: a STREAM socket is always ready to send; whether a send waits depends on its peer. */
   protected xhasOut(): boolean {
-    for (const pipe of this.byId.values()) if (pipe.writable) return true
-    return false
+    return true
   }
 }
 

@@ -17,11 +17,14 @@ import { SubscriberBase } from "./sub-base.js"
  * for await (const [topic, reading] of sub) console.log(`${topic}: ${reading}`)
  * ```
  */
+/** libzmq's xsub sets ZMQ_LINGER to 0: pending subscriptions are not worth waiting for at close. */
+const SUB_DEFAULTS = { conflate: false, linger: 0 }
+
 export class Subscriber extends SubscriberBase {
   protected readonly filters = true
 
   constructor(options?: SocketOptions<Subscriber>) {
-    super("SUB", options, { conflate: false })
+    super("SUB", options, SUB_DEFAULTS)
     // As zeromq.js: an option name that does not exist is an error, not a new property.
     if (new.target === Subscriber) Object.seal(this)
   }

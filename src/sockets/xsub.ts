@@ -15,11 +15,14 @@ import { SubscriberBase } from "./sub-base.js"
  * await xsub.send(Buffer.from("\x01weather."))
  * ```
  */
+/** libzmq's xsub sets ZMQ_LINGER to 0: pending subscriptions are not worth waiting for at close. */
+const XSUB_DEFAULTS = { linger: 0 }
+
 export class XSubscriber extends SubscriberBase {
   protected readonly filters = false
 
   constructor(options?: SocketOptions<XSubscriber>) {
-    super("XSUB", options)
+    super("XSUB", options, XSUB_DEFAULTS)
     // As zeromq.js: an option name that does not exist is an error, not a new property.
     if (new.target === XSubscriber) Object.seal(this)
   }
