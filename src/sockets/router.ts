@@ -6,7 +6,7 @@
 import type { SocketOptions } from "./socket-options.js"
 import { error } from "../errors.js"
 import type { MessageLike } from "../message.js"
-import { checkOption, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { RoutingIds } from "../routing/routing-ids.js"
@@ -56,9 +56,7 @@ export class Router extends Socket {
 
   /** Connects; `options.routingId` names the peer of this connection (ZMQ_CONNECT_ROUTING_ID). */
   override connect(address: string, options?: RouterConnectOptions): void {
-    const id = options?.routingId
-    if (id !== undefined) checkOption("routingId", "routingId", id)
-    this.dial(address, id === undefined ? undefined : Buffer.from(id))
+    this.dialNamed(address, options?.routingId)
   }
 
   protected xattach(pipe: Pipe, peer: PeerInfo | undefined): boolean {

@@ -9,6 +9,7 @@ import { Observer, type Event } from "../events.js"
 import { toMessage, type MessageLike } from "../message.js"
 import {
   assignOptions,
+  checkOption,
   defineOptions,
   immediateOptions,
   socketDefaults,
@@ -216,6 +217,12 @@ export abstract class Socket implements PipeOwner {
    */
   connect(address: string): void {
     this.dial(address, undefined)
+  }
+
+  /** connect() with ZMQ_CONNECT_ROUTING_ID, the name this socket gives the peer (ROUTER, STREAM). */
+  protected dialNamed(address: string, routingId: string | Buffer | undefined): void {
+    if (routingId !== undefined) checkOption("routingId", "routingId", routingId)
+    this.dial(address, routingId === undefined ? undefined : Buffer.from(routingId))
   }
 
   /** connect() with ZMQ_CONNECT_ROUTING_ID, the name a ROUTER gives this peer. */

@@ -6,11 +6,12 @@
  */
 import { error } from "../errors.js"
 import type { MessageLike } from "../message.js"
-import { checkOption, defineOptions } from "../options.js"
+import { defineOptions } from "../options.js"
 import { FairQueue } from "../routing/fair-queue.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { RoutingIds } from "../routing/routing-ids.js"
 import { allow, type Readable, type Writable } from "./capabilities.js"
+import type { RouterConnectOptions } from "./router.js"
 import { Socket } from "./socket-base.js"
 import type { SocketOptions } from "./socket-options.js"
 
@@ -19,10 +20,8 @@ export interface StreamOptionValues {
   notify: boolean
 }
 
-export interface StreamConnectOptions {
-  /** ZMQ_CONNECT_ROUTING_ID: the routing id to give the peer of this connection. */
-  routingId?: string | Buffer
-}
+/** As for ROUTER: `routingId` names the peer of this connection (ZMQ_CONNECT_ROUTING_ID). */
+export type StreamConnectOptions = RouterConnectOptions
 
 /**
  * A socket for raw TCP peers.
@@ -50,9 +49,7 @@ export class Stream extends Socket {
 
   /** Connects; `options.routingId` names the peer of this connection (ZMQ_CONNECT_ROUTING_ID). */
   override connect(address: string, options?: StreamConnectOptions): void {
-    const id = options?.routingId
-    if (id !== undefined) checkOption("routingId", "routingId", id)
-    this.dial(address, id === undefined ? undefined : Buffer.from(id))
+    this.dialNamed(address, options?.routingId)
   }
 
   protected xattach(pipe: Pipe): boolean {
