@@ -87,6 +87,29 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
   zapDomain: "",
 }
 
+/**
+ * Limits on what one peer may subscribe to, for the sockets that receive
+ * subscriptions (Publisher, XPublisher). A peer past either is disconnected
+ * with ERR_SUBSCRIPTION_LIMIT. libzmq has no such limits; the defaults are
+ * far above what applications use, so they only stop a peer out to exhaust
+ * the publisher's memory (see docs/options.md).
+ */
+export interface SubscriptionLimitOptionValues {
+  /**
+   * zmesh only (libzmq has no limit): the largest topic in bytes a peer may
+   * subscribe to or cancel. Commands may be this large (plus the SUBSCRIBE
+   * name) even past `maxMessageSize`.
+   */
+  maxSubscriptionSize: number
+  /** zmesh only (libzmq has no limit): the most distinct topics one peer may hold at once. */
+  maxSubscriptions: number
+}
+
+export const subscriptionLimitDefaults: Readonly<SubscriptionLimitOptionValues> = {
+  maxSubscriptionSize: 64 * 1024,
+  maxSubscriptions: 1_000_000,
+}
+
 /** How each option's values are checked; the key set must match the defaults. */
 type Check = "int" | "uint" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
 
@@ -116,6 +139,11 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   curveSecretKey: "key",
   curveServerKey: "key",
   zapDomain: "string",
+}
+
+const subscriptionLimitChecks: Record<keyof SubscriptionLimitOptionValues, Check> = {
+  maxSubscriptionSize: "uint",
+  maxSubscriptions: "uint",
 }
 
 /** Validates one option value; throws EINVAL with the option's name. */
@@ -197,4 +225,4 @@ function hasSetter(object: object, name: string): boolean {
   return false
 }
 
-export { checks as socketOptionChecks, type Check as OptionCheck }
+export { checks as socketOptionChecks, subscriptionLimitChecks, type Check as OptionCheck }

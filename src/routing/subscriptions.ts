@@ -10,7 +10,7 @@ export class TopicCounts {
   private readonly trie = new Trie<number>()
 
   /** Returns true when the topic is new. */
-  add(topic: Uint8Array): boolean {
+  add(topic: Buffer): boolean {
     const node = this.trie.insert(topic)
     const count = node.value ?? 0
     this.trie.set(node, count + 1)
@@ -47,22 +47,29 @@ export class TopicCounts {
 
 /** The pipes of one topic: the pipe itself while it is alone, a Set past that. */
 type Holders = Pipe | Set<Pipe>
+type Node = TrieNode<Holders>
+
+/** A departing pipe's topics, removed from `at` on. */
+interface Leaving {
+  readonly nodes: Node[]
+  at: number
+}
 
 /**
  * A publisher's table of which pipes want which topics (libzmq's mtrie_t):
  * a pipe is in a topic's set once, however often it subscribes. Each pipe's
  * topics are indexed too, so a departing pipe costs the length of its own
- * topics, never a walk of the whole table.
+ * topics, never a walk of the whole table, and may leave in slices.
  */
 export class TopicPipes {
   private readonly trie = new Trie<Holders>()
-  /** The nodes each pipe holds, in the order it subscribed. */
-  private readonly held = new Map<Pipe, Set<TrieNode<Holders>>>()
-  /** Pipes part way through `removePipe`, which `match` skips. */
-  private readonly departing = new Set<Pipe>()
+  /** The nodes each live pipe holds, in the order it subscribed. */
+  private readonly held = new Map<Pipe, Set<Node>>()
+  /** Pipes that `depart`ed and whose topics are still in the trie; `match` skips them. */
+  private readonly leaving = new Map<Pipe, Leaving>()
 
-  /** Adds a pipe to a topic; returns true when the topic had no pipe before. */
-  add(topic: Uint8Array, pipe: Pipe): boolean {
+  /** Adds a live pipe to a topic; returns true when the topic had no pipe before. */
+  add(topic: Buffer, pipe: Pipe): boolean {
     const node = this.trie.insert(topic)
     const holders = node.value
     if (holders === pipe || (holders instanceof Set && holders.has(pipe))) return false
@@ -78,7 +85,7 @@ export class TopicPipes {
     return false
   }
 
-  /** Removes a pipe from a topic: "last" when that left it without pipes, as libzmq's rm_result. */
+  /** Removes a live pipe from a topic: "last" when that left it without pipes, as libzmq's rm_result. */
   remove(topic: Uint8Array, pipe: Pipe): "notFound" | "last" | "remain" {
     const node = this.trie.find(topic)
     if (node === undefined) return "notFound"
@@ -88,14 +95,16 @@ export class TopicPipes {
     return this.drop(node, pipe) ? "last" : "remain"
   }
 
-  /** True when `pipe` holds exactly `topic`. */
+  /** True when a live `pipe` holds exactly `topic`. */
   has(topic: Uint8Array, pipe: Pipe): boolean {
     const node = this.trie.find(topic)
     return node !== undefined && this.held.get(pipe)?.has(node) === true
   }
 
-  /** How many distinct topics a pipe holds. */
+  /** How many distinct topics a pipe holds (a departing one: has left to remove). */
   count(pipe: Pipe): number {
+    const leaving = this.leaving.get(pipe)
+    if (leaving !== undefined) return leaving.nodes.length - leaving.at
     return this.held.get(pipe)?.size ?? 0
   }
 
@@ -104,38 +113,38 @@ export class TopicPipes {
     return this.trie.size
   }
 
-  /** From now on `match` skips this pipe; `removePipe` takes it out of the table. */
+  /** The pipe is gone: `match` skips it from now on, and `removePipe` takes its topics out. */
   depart(pipe: Pipe): void {
-    if (this.held.has(pipe)) this.departing.add(pipe)
+    const nodes = this.held.get(pipe)
+    if (nodes === undefined) return
+    this.held.delete(pipe)
+    this.leaving.set(pipe, { nodes: [...nodes], at: 0 })
   }
 
   /**
-   * Removes a pipe from up to `budget` of its topics, in the order it
-   * subscribed, and returns how many it removed; calls `gone` (if given) with
-   * each topic, saying whether the pipe was its last. A pipe with many topics
-   * can so leave over several turns of the event loop (`count(pipe)` says
-   * what is left); `match` skips it from the first call (or `depart`) on.
+   * Takes a departed pipe (`depart` is implied) out of up to `budget` of its
+   * topics, in the order it subscribed, and returns how many; calls `gone`
+   * (if given) with each topic, saying whether the pipe was its last. So a
+   * pipe with many topics can leave over several turns of the event loop;
+   * `count(pipe)` says what is left.
    */
   removePipe(pipe: Pipe, gone?: (topic: Buffer, last: boolean) => void, budget = Infinity): number {
-    const nodes = this.held.get(pipe)
-    let removed = 0
-    if (nodes !== undefined) {
-      for (const node of nodes) {
-        if (removed === budget) {
-          this.departing.add(pipe)
-          return removed
-        }
-        nodes.delete(node)
-        removed++
-        // The node's key is intact until it is dropped; take the topic first.
-        const topic = gone === undefined ? undefined : this.trie.topicOf(node)
-        const last = this.drop(node, pipe)
-        if (topic !== undefined) gone!(topic, last)
-      }
-      this.held.delete(pipe)
+    this.depart(pipe)
+    const leaving = this.leaving.get(pipe)
+    if (leaving === undefined) return 0
+    const { nodes } = leaving
+    const end = Math.min(nodes.length, leaving.at + budget)
+    const start = leaving.at
+    for (let i = start; i < end; i++) {
+      const node = nodes[i]!
+      // The node's key is intact until it is dropped; take the topic first.
+      const topic = gone === undefined ? undefined : this.trie.topicOf(node)
+      leaving.at = i + 1
+      const last = this.drop(node, pipe)
+      if (topic !== undefined) gone!(topic, last)
     }
-    this.departing.delete(pipe)
-    return removed
+    if (end === nodes.length) this.leaving.delete(pipe)
+    return end - start
   }
 
   /**
@@ -162,13 +171,13 @@ export class TopicPipes {
 
   private take(pipe: Pipe): void {
     if (pipe.mark === this.mark) return
-    if (this.departing.size > 0 && this.departing.has(pipe)) return
+    if (this.leaving.size > 0 && this.leaving.has(pipe)) return
     pipe.mark = this.mark
     this.out.push(pipe)
   }
 
   /** Takes a pipe out of a node's holders; true when none is left (the node's value is cleared). */
-  private drop(node: TrieNode<Holders>, pipe: Pipe): boolean {
+  private drop(node: Node, pipe: Pipe): boolean {
     const holders = node.value!
     if (holders instanceof Set) {
       holders.delete(pipe)

@@ -66,14 +66,14 @@ export class Trie<V> {
   }
 
   /** The node of `topic`, made (without a value) if needed; copies the topic when it adds a leaf. */
-  insert(topic: Uint8Array): TrieNode<V> {
+  insert(topic: Buffer): TrieNode<V> {
     let node = this.root
     let i = 0
     const n = topic.length
     while (i < n) {
       const kid = childOf(node, topic[i]!)
       if (kid === undefined) {
-        const leaf = new TrieNode<V>(Buffer.from(topic.buffer, topic.byteOffset, n).toString("latin1"), i, n, node)
+        const leaf = new TrieNode<V>(topic.toString("latin1", 0, n), i, n, node)
         addKid(node, leaf)
         return leaf
       }

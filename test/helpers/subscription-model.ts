@@ -17,7 +17,7 @@ function isPrefix(topic: string, data: string): boolean {
 /** libzmq's mtrie as a list: each pipe's distinct topics in the order it subscribed them. */
 export class PipesModel<P> {
   readonly held = new Map<P, string[]>()
-  /** Pipes part way through removePipe (or marked by depart): match skips them. */
+  /** Pipes marked by depart (or part way through removePipe): match skips them; they are never added to again. */
   readonly departing = new Set<P>()
 
   private holders(topic: string): P[] {
