@@ -220,7 +220,7 @@ export abstract class PublisherBase extends Socket {
 }
 
 /** Topics removed per turn of the event loop when peers leave (a few ms of work). */
-const DETACH_SLICE = 10_000
+const DETACH_SLICE = 2_000
 /** Subscriptions (each 1 + 1 per KiB of topic) handled before the peers sending them pause for a turn. */
 const SUBSCRIBE_SLICE = 1_000
 

@@ -12,7 +12,12 @@ const BLOCK_SIZE = 64 * 1024
 export class FrameEncoder {
   /** Pending output: completed slices of blocks and large bodies, in order. */
   private parts: Buffer[] = []
-  private block = Buffer.allocUnsafe(BLOCK_SIZE)
+  /**
+   * Made on the first frame: the greeting and handshake commands go out by
+   * `raw()`, so a connection that never completes a handshake (a connect
+   * flood) costs no block.
+   */
+  private block = EMPTY
   /** Start of the not yet flushed region of `block`. */
   private start = 0
   private pos = 0
@@ -89,3 +94,5 @@ export class FrameEncoder {
     this.pos = 0
   }
 }
+
+const EMPTY = Buffer.alloc(0)
