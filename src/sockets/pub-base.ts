@@ -100,7 +100,9 @@ export abstract class PublisherBase extends Socket {
 
   protected override xcommand(pipe: Pipe, name: string, data: Buffer): boolean {
     if (name !== "SUBSCRIBE" && name !== "CANCEL") return true
-    return this.subscription(pipe, name === "SUBSCRIBE", data) && this.spend(pipe, data.length)
+    if (!this.subscription(pipe, name === "SUBSCRIBE", data)) return false
+    // An inproc peer's subscribe() runs in its own call: there is no reading to pause.
+    return isInproc(pipe) || this.spend(pipe, data.length)
   }
 
   /**
@@ -192,7 +194,7 @@ export abstract class PublisherBase extends Socket {
   /** Why a peer's subscription is refused (maxSubscriptionSize, maxSubscriptions), if it is. */
   private overLimit(pipe: Pipe, subscribe: boolean, topic: Buffer): ZmeshError | undefined {
     // An inproc peer is this process's own code; dropping it would only make it reconnect at once.
-    if (pipe.endpoint.startsWith("inproc://")) return undefined
+    if (isInproc(pipe)) return undefined
     const maxSize = this.maxSubscriptionSize
     if (topic.length > maxSize) {
       return new ZmeshError(
@@ -218,6 +220,8 @@ export abstract class PublisherBase extends Socket {
     this.serveReceivers()
   }
 }
+
+const isInproc = (pipe: Pipe) => pipe.endpoint.startsWith("inproc://")
 
 /** Topics removed per turn of the event loop when peers leave (a few ms of work). */
 const DETACH_SLICE = 2_000
