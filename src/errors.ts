@@ -44,6 +44,8 @@ export const ErrorCode = {
   ERR_ZMTP_PROTOCOL: "ERR_ZMTP_PROTOCOL",
   /** A peer announced a frame larger than `maxMessageSize`. */
   ERR_MESSAGE_TOO_LARGE: "ERR_MESSAGE_TOO_LARGE",
+  /** A peer subscribed past `maxSubscriptionSize` or `maxSubscriptions`. */
+  ERR_SUBSCRIPTION_LIMIT: "ERR_SUBSCRIPTION_LIMIT",
   /** A peer's socket type cannot talk to ours. */
   ERR_SOCKET_TYPE: "ERR_SOCKET_TYPE",
   /** Peers disagree on the security mechanism (zeromq.js's name). */

@@ -153,6 +153,29 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
   vmciConnectTimeout: -1,
 }
 
+/**
+ * Limits on what one peer may subscribe to, for the sockets that receive
+ * subscriptions (Publisher, XPublisher). A peer past either is disconnected
+ * with ERR_SUBSCRIPTION_LIMIT. libzmq has no such limits; the defaults are
+ * far above what applications use, so they only stop a peer out to exhaust
+ * the publisher's memory (see docs/options.md).
+ */
+export interface SubscriptionLimitOptionValues {
+  /**
+   * zmesh only (libzmq has no limit): the largest topic in bytes a peer may
+   * subscribe to or cancel. Commands may be this large (plus the SUBSCRIBE
+   * name) even past `maxMessageSize`.
+   */
+  maxSubscriptionSize: number
+  /** zmesh only (libzmq has no limit): the most distinct topics one peer may hold at once. */
+  maxSubscriptions: number
+}
+
+export const subscriptionLimitDefaults: Readonly<SubscriptionLimitOptionValues> = {
+  maxSubscriptionSize: 64 * 1024,
+  maxSubscriptions: 1_000_000,
+}
+
 /** How each option's values are checked; the key set must match the defaults. */
 type Check = "int" | "uint" | "uint64" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
 
@@ -234,6 +257,11 @@ export const immediateOptions: ReadonlySet<string> = new Set([
   "linger", "mandatory", "probeRouter", "verbosity", "correlate", "relaxed", "handover",
   "sendHighWaterMark", "receiveHighWaterMark", "sendTimeout", "receiveTimeout",
 ])
+
+const subscriptionLimitChecks: Record<keyof SubscriptionLimitOptionValues, Check> = {
+  maxSubscriptionSize: "uint",
+  maxSubscriptions: "uint",
+}
 
 /**
  * Validates one option value. As zeromq.js: a value of the wrong type is a
@@ -359,4 +387,4 @@ function hasSetter(object: object, name: string): boolean {
   return false
 }
 
-export { checks as socketOptionChecks, type Check as OptionCheck }
+export { checks as socketOptionChecks, subscriptionLimitChecks, type Check as OptionCheck }

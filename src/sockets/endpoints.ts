@@ -5,6 +5,7 @@
  */
 import type net from "node:net"
 import { ZmeshError, error } from "../errors.js"
+import type { SubscriptionLimitOptionValues } from "../options.js"
 import { Pipe, type PipeEngine } from "../routing/pipe.js"
 import { Connector } from "../transport/connector.js"
 import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
@@ -151,13 +152,13 @@ export class Endpoints {
     return false
   }
 
-  /** Drops a peer's connection and pipe now (ROUTER handover). */
-  dropPipe(pipe: Pipe): void {
+  /** Drops a peer's connection and pipe now (ROUTER handover; `reason` goes in the disconnect event). */
+  dropPipe(pipe: Pipe, reason?: ZmeshError): void {
     for (const link of this.links) {
       if (link.pipe !== pipe) continue
       link.pipe = undefined
       if (link.dial !== undefined && link.dial.pipe === pipe) link.dial.pipe = undefined
-      link.engine?.destroy(undefined)
+      link.engine?.destroy(reason === undefined ? undefined : { handshake: undefined, error: reason })
     }
     this.terminatePipe(pipe)
   }
@@ -236,6 +237,7 @@ export class Endpoints {
             zapRequests.signal,
           ),
         maxMessageSize: options.maxMessageSize,
+        maxSubscriptionSize: (options as Partial<SubscriptionLimitOptionValues>).maxSubscriptionSize,
         handshakeInterval: options.handshakeInterval,
         heartbeatInterval: options.heartbeatInterval,
         heartbeatTimeout: options.heartbeatTimeout,

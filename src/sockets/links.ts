@@ -17,7 +17,8 @@ export interface EndpointHost extends PipeOwner {
   /** A handshake completed on the pipe; false refuses the connection. */
   ready(pipe: Pipe, peer: PeerInfo): boolean
   detach(pipe: Pipe): void
-  command(pipe: Pipe, name: string, data: Buffer): void
+  /** A command from the peer; false pauses reading from it until its engine's `resume()`. */
+  command(pipe: Pipe, name: string, data: Buffer): boolean | void
 }
 
 /** The engine of a connection: a ZMTP stream or one end of an inproc pair. */

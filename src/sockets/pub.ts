@@ -1,11 +1,11 @@
 /** PUB (RFC 29): fan-out to matching subscribers; a full subscriber misses messages, the others do not wait. */
 import type { SocketOptions } from "./socket-options.js"
 import type { MessageLike } from "../message.js"
-import { defineOptions } from "../options.js"
+import { type SubscriptionLimitOptionValues, defineOptions } from "../options.js"
 import { allow, type Writable } from "./capabilities.js"
 import { PublisherBase } from "./pub-base.js"
 
-export interface PublisherOptionValues {
+export interface PublisherOptionValues extends SubscriptionLimitOptionValues {
   /** ZMQ_XPUB_NODROP: wait (or EAGAIN after sendTimeout) while a matching subscriber is full, instead of dropping. */
   noDrop: boolean
   /** ZMQ_CONFLATE: keep only the newest message per subscriber; the high-water mark does not apply. */

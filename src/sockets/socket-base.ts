@@ -420,8 +420,12 @@ export abstract class Socket implements PipeOwner {
   protected xready(_pipe: Pipe, _peer: PeerInfo): boolean {
     return true
   }
-  /** A command after the handshake other than PING/PONG/ERROR (SUBSCRIBE, CANCEL); ignored by default. */
-  protected xcommand(_pipe: Pipe, _name: string, _data: Buffer): void {}
+  /**
+   * A command after the handshake other than PING/PONG/ERROR (SUBSCRIBE,
+   * CANCEL); ignored by default. False pauses reading from that peer until
+   * `pipe.engine.resume()`.
+   */
+  protected xcommand(_pipe: Pipe, _name: string, _data: Buffer): boolean | void {}
   /** A pipe is gone for good. */
   protected abstract xdetach(pipe: Pipe): void
   /** A pipe's inbound queue became non-empty. */
@@ -523,9 +527,9 @@ export abstract class Socket implements PipeOwner {
     this.observer?.emit(event)
   }
 
-  /** Drops a peer's connection and pipe now (ROUTER handover). */
-  protected dropPipe(pipe: Pipe): void {
-    this.endpoints.dropPipe(pipe)
+  /** Drops a peer's connection and pipe now (ROUTER handover); `reason` goes in the disconnect event. */
+  protected dropPipe(pipe: Pipe, reason?: ZmeshError): void {
+    this.endpoints.dropPipe(pipe, reason)
   }
 
   /** Endpoint calls: the address must be a string, the socket open and not busy binding. */

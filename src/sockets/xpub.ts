@@ -5,12 +5,12 @@
  */
 import type { SocketOptions } from "./socket-options.js"
 import { toFrame, type MessageLike } from "../message.js"
-import { defineOptions } from "../options.js"
+import { type SubscriptionLimitOptionValues, defineOptions } from "../options.js"
 import type { Pipe } from "../routing/pipe.js"
 import { allow, type Readable, type Writable } from "./capabilities.js"
 import { PublisherBase, type Verbosity } from "./pub-base.js"
 
-export interface XPublisherOptionValues {
+export interface XPublisherOptionValues extends SubscriptionLimitOptionValues {
   /** ZMQ_XPUB_NODROP: wait (or EAGAIN) while a matching subscriber is full, instead of dropping. */
   noDrop: boolean
   /** ZMQ_XPUB_MANUAL: subscriptions are not applied until the application calls `subscribe()` for them. */

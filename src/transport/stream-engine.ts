@@ -28,6 +28,8 @@ export interface EngineOptions {
   readonly routingId: Buffer | undefined
   readonly mechanism: Mechanism
   readonly maxMessageSize: number
+  /** See SessionOptions.maxSubscriptionSize. */
+  readonly maxSubscriptionSize?: number | undefined
   /** ZMQ_HANDSHAKE_IVL in ms; 0 disables. */
   readonly handshakeInterval: number
   /** ZMQ_HEARTBEAT_IVL in ms; 0 disables. */
@@ -44,7 +46,8 @@ export interface EngineHandler {
   ready(engine: StreamEngine, peer: PeerInfo): void
   /** A message arrived; false pauses reading until `resume()`. */
   message(frames: Buffer[]): boolean
-  command?(name: string, data: Buffer): void
+  /** A command other than PING/PONG/ERROR; false pauses reading until `resume()`. */
+  command?(name: string, data: Buffer): boolean | void
   /** The kernel took our backlog: more may be sent. */
   drained(): void
   /** The connection is gone. `failure` is undefined for a plain close by either side. */
@@ -79,6 +82,7 @@ export class StreamEngine {
         mechanism: options.mechanism,
         routingId: options.routingId,
         maxMessageSize: options.maxMessageSize,
+        maxSubscriptionSize: options.maxSubscriptionSize,
         zap: options.zap,
       },
       {

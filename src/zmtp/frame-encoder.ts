@@ -12,8 +12,12 @@ const BLOCK_SIZE = 64 * 1024
 export class FrameEncoder {
   /** Pending output: completed slices of blocks and large bodies, in order. */
   private parts: Buffer[] = []
-  /** Allocated on first use, so a connection that never gets past its handshake costs no block. */
-  private block: Buffer = EMPTY
+  /**
+   * Made on the first frame: the greeting and handshake commands go out by
+   * `raw()`, so a connection that never completes a handshake (a connect
+   * flood) costs no block.
+   */
+  private block = EMPTY
   /** Start of the not yet flushed region of `block`. */
   private start = 0
   private pos = 0

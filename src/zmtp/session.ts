@@ -22,6 +22,12 @@ export interface SessionOptions {
   readonly routingId?: Buffer | undefined
   /** Largest inbound message in bytes, all frames together (-1: no limit). */
   readonly maxMessageSize: number
+  /**
+   * The longest topic a peer's SUBSCRIBE or CANCEL may carry (a publisher's
+   * `maxSubscriptionSize`): such a command is accepted even past
+   * `maxMessageSize` and the 64 KiB command floor.
+   */
+  readonly maxSubscriptionSize?: number | undefined
   /** Asks the ZAP handler about a peer (servers); absent or undefined: no handler. */
   readonly zap?: ((mechanism: "NULL" | "PLAIN" | "CURVE", credentials: readonly Buffer[]) => Promise<ZapReply | undefined>) | undefined
 }
@@ -48,8 +54,11 @@ export interface SessionHandler {
   ready(peer: PeerInfo): void
   /** A complete message; return false when the receiver is full, which pauses decoding. */
   message(frames: Buffer[]): boolean
-  /** A command other than PING/PONG/ERROR after the handshake (SUBSCRIBE, CANCEL, ...). */
-  command?(name: string, data: Buffer): void
+  /**
+   * A command other than PING/PONG/ERROR after the handshake (SUBSCRIBE,
+   * CANCEL, ...); return false to pause decoding, as `message()` may.
+   */
+  command?(name: string, data: Buffer): boolean | void
   /** The peer sent a PING announcing a TTL in milliseconds (0: none). */
   pinged(ttl: number): void
   failed(failure: SessionFailure): void
@@ -76,8 +85,10 @@ export class Session {
     this.options = options
     this.handler = handler
     this.maxMessageSize = options.maxMessageSize
-    // Commands (READY, SUBSCRIBE, ...) may exceed a small message limit, within reason.
-    const maxCommand = options.maxMessageSize < 0 ? -1 : Math.max(options.maxMessageSize, COMMAND_SIZE_FLOOR)
+    // Commands (READY, SUBSCRIBE, ...) may exceed a small message limit, within reason, and are
+    // bounded even without one: nothing but a long topic needs more than 64 KiB.
+    const subscribe = options.maxSubscriptionSize === undefined ? 0 : SUBSCRIBE_OVERHEAD + options.maxSubscriptionSize
+    const maxCommand = Math.max(options.maxMessageSize, COMMAND_SIZE_FLOOR, subscribe)
     // A CURVE box adds "\x07MESSAGE", a nonce, a MAC and a flags byte to each frame.
     this.frameOverhead = options.mechanism.name === "CURVE" ? 33 : 0
     this.decoder = new FrameDecoder(this.frameLimit(0), maxCommand)
@@ -203,7 +214,14 @@ export class Session {
    */
   private onWrappedFrame(wrap: NonNullable<Mechanism["wrap"]>, body: Buffer): void {
     const inner = wrap.decode(body)
-    if ((inner.flags & FLAG_COMMAND) !== 0) this.onCommandFrame(inner.body)
+    if ((inner.flags & FLAG_COMMAND) !== 0) {
+      // A boxed command's size shows only once opened; the limit is the same as in the clear.
+      const max = this.decoder.maxCommandSize
+      if (inner.body.length > max) {
+        throw new ZmeshError("ERR_MESSAGE_TOO_LARGE", `peer sent a ${inner.body.length} byte command, over the limit of ${max}`)
+      }
+      this.onCommandFrame(inner.body)
+    }
     else this.onDataFrame(inner.flags, inner.body)
   }
 
@@ -227,7 +245,7 @@ export class Session {
       case "ERROR":
         throw new ZmeshError("ERR_PEER_ERROR", `peer sent ERROR: ${parseErrorReason(data)}`)
       default:
-        this.handler.command?.(name, data)
+        if (this.handler.command?.(name, data) === false) this.paused = true
     }
   }
 
@@ -323,7 +341,9 @@ function toZmeshError(err: unknown): ZmeshError {
   return new ZmeshError("ERR_ZMTP_PROTOCOL", `internal error while decoding: ${String(err)}`, { cause: err })
 }
 
-/** With a `maxMessageSize` set, commands may still be this large (a long topic, a CURVE INITIATE). */
+/** Commands may always be this large (a long topic, a CURVE INITIATE), whatever `maxMessageSize` says. */
 const COMMAND_SIZE_FLOOR = 64 * 1024
+/** `\x09SUBSCRIBE` before the topic in a SUBSCRIBE command's body. */
+const SUBSCRIBE_OVERHEAD = 1 + "SUBSCRIBE".length
 
 const EMPTY = Buffer.alloc(0)

@@ -17,6 +17,7 @@ export interface EndOptions {
   socketType: SocketType
   routingId?: Buffer
   maxMessageSize?: number
+  maxSubscriptionSize?: number
   mechanism?: Mechanism
   zap?: Zap
 }
@@ -56,6 +57,8 @@ export class End {
   flushCalls = 0
   /** What `message()` returns; a function sees the message count so far. */
   accept: (count: number) => boolean = () => true
+  /** What `command()` returns; a function sees the command count so far. */
+  acceptCommand: (count: number) => boolean = () => true
 
   constructor(options: EndOptions) {
     this.session = new Session(
@@ -64,6 +67,7 @@ export class End {
         mechanism: options.mechanism ?? new NullMechanism(),
         routingId: options.routingId,
         maxMessageSize: options.maxMessageSize ?? -1,
+        maxSubscriptionSize: options.maxSubscriptionSize,
         zap: options.zap,
       },
       {
@@ -80,6 +84,7 @@ export class End {
         },
         command: (name, data) => {
           this.commands.push({ name, data: data.toString("hex") })
+          return this.acceptCommand(this.commands.length)
         },
         pinged: (ttl) => {
           this.pings.push(ttl)

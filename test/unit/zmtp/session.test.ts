@@ -442,6 +442,30 @@ describe("Session: maxMessageSize counts the whole multipart message", () => {
     const tooBig = feedSession({ socketType: "XPUB", maxMessageSize: 12 })([join(LIBZMQ_GREETING, subReady, subscribe(65527).subarray(0, 9))])
     expect(tooBig.failure?.error.code).toBe("ERR_MESSAGE_TOO_LARGE")
   })
+
+  it("without a limit (-1) commands are bounded too: a READY past 64 KiB is refused from its header", () => {
+    const bigReady = encodeReady([["Socket-Type", "PUSH"], ["X-Padding", Buffer.alloc(70_000)]])
+    const end = feedSession({ socketType: "PULL", maxMessageSize: -1 })([join(LIBZMQ_GREETING, bigReady.subarray(0, 9))])
+    expect(end.failure?.handshake).toBe("protocol")
+    expect(end.failure?.error.code).toBe("ERR_MESSAGE_TOO_LARGE")
+    expect(end.failure?.error.message).toBe(`peer announced a ${bigReady.length - 9} byte command, over the limit of 65536`)
+    // Messages stay unlimited.
+    const big = message(pattern(200_000))
+    const pull = feedSession({ socketType: "PULL", maxMessageSize: -1 })([join(LIBZMQ_GREETING, PUSH_READY, big)])
+    expect(pull.failures).toEqual([])
+    expect(pull.messages.length).toBe(1)
+  })
+
+  it("maxSubscriptionSize raises the command limit to a SUBSCRIBE of that topic (1 + 9 + topic), no further", () => {
+    const subReady = encodeReady([["Socket-Type", "SUB"]])
+    const subscribe = (topicSize: number) => encodeCommand("SUBSCRIBE", Buffer.alloc(topicSize, 0x41))
+    const options = { socketType: "XPUB" as const, maxMessageSize: -1, maxSubscriptionSize: 100_000 }
+    const ok = feedSession(options)([join(LIBZMQ_GREETING, subReady, subscribe(100_000))])
+    expect(ok.failures).toEqual([])
+    expect(ok.commands.map((c) => [c.name, c.data.length / 2])).toEqual([["SUBSCRIBE", 100_000]])
+    const tooBig = feedSession(options)([join(LIBZMQ_GREETING, subReady, subscribe(100_001).subarray(0, 9))])
+    expect(tooBig.failure?.error.message).toBe("peer announced a 100011 byte command, over the limit of 100010")
+  })
 })
 
 describe("Session: backpressure", () => {
@@ -455,6 +479,28 @@ describe("Session: backpressure", () => {
     message(Buffer.from("5")),
   )
   const all = [[text("1")], [text("2"), text("2b")], [text("3")], [text("4")], [text("5")]]
+
+  it("command() returning false pauses decoding too, until resume(), and nothing is lost", () => {
+    const subReady = encodeReady([["Socket-Type", "SUB"]])
+    const subscribes = ["A", "B", "C"].map((t) => encodeCommand("SUBSCRIBE", Buffer.from(t)))
+    forEveryFeed(join(LIBZMQ_GREETING, subReady, ...subscribes, message(Buffer.from("m"))), (chunks) => {
+      const end = feedSession({ socketType: "XPUB" }, (e) => {
+        e.acceptCommand = () => false
+      })(chunks)
+      const seenAtPause: number[] = []
+      while (end.session.isPaused) {
+        seenAtPause.push(end.commands.length)
+        end.session.resume()
+      }
+      return { end, seenAtPause }
+    }, ({ end, seenAtPause }) => {
+      expect(end.failures).toEqual([])
+      expect(end.commands.map((c) => c.data)).toEqual([text("A"), text("B"), text("C")])
+      expect(end.messages).toEqual([[text("m")]])
+      // A pause after each command: decoding stopped right there every time.
+      expect(seenAtPause).toEqual([1, 2, 3])
+    })
+  })
 
   it("message() returning false pauses decoding until resume(), in every chunking", () => {
     forEveryFeed(
