@@ -160,6 +160,16 @@ export const socketDefaults: Readonly<SocketOptionValues> = {
  * far above what applications use, so they only stop a peer out to exhaust
  * the publisher's memory (see docs/options.md).
  */
+/** ZMQ_INVERT_MATCHING, on Publisher, XPublisher and Subscriber. */
+export interface InvertMatchingOptionValues {
+  /**
+   * ZMQ_INVERT_MATCHING: a publisher sends each message to the subscribers
+   * none of whose subscriptions match it; a subscriber keeps the messages
+   * none of its subscriptions match. Set it on both sides.
+   */
+  invertMatching: boolean
+}
+
 export interface SubscriptionLimitOptionValues {
   /**
    * zmesh only (libzmq has no limit): the largest topic in bytes a peer may

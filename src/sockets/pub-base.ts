@@ -4,7 +4,13 @@
  * with a bounded queue per peer, and the handling of their subscriptions.
  */
 import { ZmeshError } from "../errors.js"
-import { type SubscriptionLimitOptionValues, defineOptions, subscriptionLimitChecks, subscriptionLimitDefaults } from "../options.js"
+import {
+  type InvertMatchingOptionValues,
+  type SubscriptionLimitOptionValues,
+  defineOptions,
+  subscriptionLimitChecks,
+  subscriptionLimitDefaults,
+} from "../options.js"
 import type { Message, Pipe } from "../routing/pipe.js"
 import { Queue } from "../routing/queue.js"
 import { TopicPipes } from "../routing/subscriptions.js"
@@ -39,7 +45,7 @@ export abstract class PublisherBase extends Socket {
   protected abstract readonly dropsNever: boolean
 
   protected constructor(type: SocketType, options: object | undefined, extraDefaults: object) {
-    super(type, options, { ...subscriptionLimitDefaults, ...extraDefaults })
+    super(type, options, { ...subscriptionLimitDefaults, invertMatching: false, ...extraDefaults })
   }
 
   protected xattach(pipe: Pipe): boolean {
@@ -127,7 +133,13 @@ export abstract class PublisherBase extends Socket {
 
   protected xsend(message: Message): boolean {
     const matched = this.matched
-    this.subscriptions.match(message[0]!, ++this.generation, matched)
+    const generation = ++this.generation
+    this.subscriptions.match(message[0]!, generation, matched)
+    if (this.invertMatching) {
+      // ZMQ_INVERT_MATCHING: to every peer no subscription of which matched (match() marked those).
+      matched.length = 0
+      for (const pipe of this.pipes) if (pipe.mark !== generation) matched.push(pipe)
+    }
     if (this.dropsNever) {
       // ZMQ_XPUB_NODROP: wait (or EAGAIN) while any matching peer is full.
       for (const pipe of matched) {
@@ -225,5 +237,5 @@ const DETACH_SLICE = 2_000
 /** Subscriptions (each 1 + 1 per KiB of topic) handled before the peers sending them pause for a turn. */
 const SUBSCRIBE_SLICE = 1_000
 
-export interface PublisherBase extends SubscriptionLimitOptionValues {}
-defineOptions(PublisherBase.prototype, subscriptionLimitChecks)
+export interface PublisherBase extends SubscriptionLimitOptionValues, InvertMatchingOptionValues {}
+defineOptions(PublisherBase.prototype, { ...subscriptionLimitChecks, invertMatching: "bool" })

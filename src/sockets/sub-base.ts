@@ -61,7 +61,10 @@ export abstract class SubscriberBase extends Socket {
   protected xrecv(): Message | undefined {
     for (let message = this.in.receive(); message !== undefined; message = this.in.receive()) {
       // libzmq's SUB filters too: a 3.0 publisher may have sent what nobody asked for.
-      if (!this.filters || this.topics.matches(message[0]!)) return message
+      // ZMQ_INVERT_MATCHING: keep what no subscription matches instead.
+      if (!this.filters || this.topics.matches(message[0]!) !== (this.options as { invertMatching?: boolean }).invertMatching) {
+        return message
+      }
     }
     return undefined
   }

@@ -1,7 +1,7 @@
 /** SUB (RFC 29): receives what its publishers send on the topics it subscribed to. */
 import type { SocketOptions } from "./socket-options.js"
 import { toFrame } from "../message.js"
-import { defineOptions } from "../options.js"
+import { type InvertMatchingOptionValues, defineOptions } from "../options.js"
 import type { Message } from "../routing/pipe.js"
 import { subscriptionFrame } from "../zmtp/command.js"
 import type { ConflateOptionValues } from "./socket-base.js"
@@ -18,7 +18,7 @@ import { SubscriberBase } from "./sub-base.js"
  * ```
  */
 /** libzmq's xsub sets ZMQ_LINGER to 0: pending subscriptions are not worth waiting for at close. */
-const SUB_DEFAULTS = { conflate: false, linger: 0 }
+const SUB_DEFAULTS = { conflate: false, linger: 0, invertMatching: false }
 
 export class Subscriber extends SubscriberBase {
   protected readonly filters = true
@@ -50,6 +50,6 @@ export class Subscriber extends SubscriberBase {
   }
 }
 
-export interface Subscriber extends Readable, ConflateOptionValues {}
+export interface Subscriber extends Readable, ConflateOptionValues, InvertMatchingOptionValues {}
 allow(Subscriber.prototype, "read")
-defineOptions(Subscriber.prototype, { conflate: "bool" })
+defineOptions(Subscriber.prototype, { conflate: "bool", invertMatching: "bool" })
