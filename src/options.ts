@@ -187,7 +187,7 @@ export const subscriptionLimitDefaults: Readonly<SubscriptionLimitOptionValues> 
 }
 
 /** How each option's values are checked; the key set must match the defaults. */
-type Check = "int" | "uint" | "uint64" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
+type Check = "int" | "int64" | "uint" | "uint64" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
 
 const checks: Record<keyof SocketOptionValues, Check> = {
   linger: "int",
@@ -202,7 +202,7 @@ const checks: Record<keyof SocketOptionValues, Check> = {
   heartbeatInterval: "uint",
   heartbeatTimeout: "int",
   heartbeatTimeToLive: "uint",
-  maxMessageSize: "int",
+  maxMessageSize: "int64",
   backlog: "uint",
   immediate: "bool",
   ipv6: "bool",
@@ -273,6 +273,8 @@ const subscriptionLimitChecks: Record<keyof SubscriptionLimitOptionValues, Check
   maxSubscriptions: "uint",
 }
 
+const INT32_MAX = 2 ** 31 - 1
+
 /**
  * Validates one option value. As zeromq.js: a value of the wrong type is a
  * TypeError, a value of the right type that libzmq refuses is EINVAL.
@@ -287,7 +289,13 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
       // As zeromq.js, whose native setter casts to an integer: 1.5 is 1.
       value = Math.trunc(value)
       if ((value as number) < (check === "uint" ? 0 : -1)) throw bad(`${value} is out of range`)
+      // libzmq's options are C ints (and Node's timers take at most 2^31 - 1 ms).
+      if ((value as number) > INT32_MAX) throw bad(`${value} is above 2^31 - 1`)
       return value
+    case "int64":
+      if (typeof value !== "number") throw new TypeError("Option value must be a number")
+      if (!Number.isSafeInteger(Math.trunc(value)) || value < -1) throw bad(`${value} is out of range`)
+      return Math.trunc(value)
     case "uint64":
       if (typeof value !== "number") throw new TypeError("Option value must be a number")
       if (!Number.isInteger(value) || value < 0) throw bad(`${value} is not an unsigned integer`)

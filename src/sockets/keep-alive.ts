@@ -31,12 +31,26 @@ export interface Lingering {
   close(): void
 }
 
-const sockets = new Set<Lingering>()
+/**
+ * Every socket, weakly: one the application dropped (and whose connections
+ * are gone) may be collected, as zeromq.js's are; one still delivering is
+ * held by its connections, so it is there when the process exits.
+ */
+const sockets = new Set<WeakRef<Lingering>>()
+const refs = new WeakMap<Lingering, WeakRef<Lingering>>()
+/** Sweep out collected and finished sockets when the set reaches this size. */
+let sweepAt = 1024
 let exitHookInstalled = false
 
 /** Tracks a socket until it is closed with nothing left to send. */
 export function trackLinger(socket: Lingering): void {
-  sockets.add(socket)
+  const ref = new WeakRef(socket)
+  refs.set(socket, ref)
+  sockets.add(ref)
+  if (sockets.size >= sweepAt) {
+    pending()
+    sweepAt = Math.max(1024, sockets.size * 2)
+  }
   if (exitHookInstalled) return
   exitHookInstalled = true
   process.on("beforeExit", waitForQueuedOutput)
@@ -44,7 +58,9 @@ export function trackLinger(socket: Lingering): void {
 
 /** A socket closed: forget it unless it still has output to deliver (then exit checks it again). */
 export function closedLinger(socket: Lingering): void {
-  if (!socket.hasPendingOutput) sockets.delete(socket)
+  if (socket.hasPendingOutput) return
+  const ref = refs.get(socket)
+  if (ref !== undefined) sockets.delete(ref)
 }
 
 /** How long zeromq.js waits before it warns that exit waits for queued messages. */
@@ -75,11 +91,14 @@ function waitForQueuedOutput(): void {
   }, POLL)
 }
 
+/** The sockets with output still queued; drops collected and finished ones on the way. */
 function pending(): Lingering[] {
   const found: Lingering[] = []
-  for (const socket of sockets) {
-    if (socket.hasPendingOutput) found.push(socket)
-    else if (socket.closed) sockets.delete(socket)
+  for (const ref of sockets) {
+    const socket = ref.deref()
+    if (socket === undefined) sockets.delete(ref)
+    else if (socket.hasPendingOutput) found.push(socket)
+    else if (socket.closed) sockets.delete(ref)
   }
   return found
 }

@@ -164,8 +164,8 @@ describe("subscription limit options", () => {
       expect(() => (pub.maxSubscriptions = value)).toThrowError(expect.objectContaining({ code: "EINVAL" }))
     }
     for (const value of ["10", null]) {
-      expect(() => (pub.maxSubscriptionSize = value as number)).toThrowError(TypeError)
-      expect(() => (pub.maxSubscriptions = value as number)).toThrowError(TypeError)
+      expect(() => (pub.maxSubscriptionSize = value as unknown as number)).toThrowError(TypeError)
+      expect(() => (pub.maxSubscriptions = value as unknown as number)).toThrowError(TypeError)
     }
   })
 
