@@ -24,8 +24,8 @@ import { randomBytes } from "node:crypto"
 import { cpus, loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { Bench } from "tinybench"
-import { MessageBox } from "../../src/zmtp/mechanisms/curve-message-box.js"
-import { hsalsa20 } from "../../src/zmtp/mechanisms/curve-salsa20.js"
+import { MessageBox } from "./candidates/message-box.js"
+import { hsalsa20 } from "./candidates/salsa20.js"
 
 const { values: flags } = parseArgs({ options: { time: { type: "string", default: "400" } } })
 const TIME = Number(flags.time)

@@ -6,10 +6,10 @@
  * their short nonces; and the ways a connection must die: a wrong server
  * key, replayed, reordered or tampered boxes, unboxed frames, ZAP refusals.
  */
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { encodeSubscribe } from "../../../src/zmtp/command.js"
 import { CurveClient, CurveServer } from "../../../src/zmtp/mechanisms/curve.js"
-import { nonce, open, precompute, publicKeyOf } from "../../../src/zmtp/mechanisms/curve-crypto.js"
+import { loadSodium, nonce, open, precompute, publicKeyOf } from "../../../src/zmtp/mechanisms/curve-crypto.js"
 import { decodeMetadata, encodeMetadata } from "../../../src/zmtp/metadata.js"
 import type { SocketType } from "../../../src/zmtp/socket-type.js"
 import { z85Decode } from "../../../src/zmtp/z85.js"
@@ -17,6 +17,10 @@ import { hex } from "../../helpers/feed.js"
 import { End, settle, text, type Zap, zapReply } from "./session-harness.js"
 
 // ---- fixtures -----------------------------------------------------------------
+
+// The boxes are libsodium's WebAssembly build; `settle` waits one macrotask, not for it to compile.
+// (curve-loading.test.ts covers handshakes that start before it is loaded.)
+beforeAll(() => loadSodium())
 
 /** libzmq's tests/testutil_security.hpp key pairs. */
 const SERVER_PUBLIC = z85Decode("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")

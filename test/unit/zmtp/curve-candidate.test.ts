@@ -9,9 +9,9 @@ import { hsalsa, salsa20, xsalsa20poly1305 } from "@noble/ciphers/salsa"
 import { poly1305 as noblePoly1305 } from "@noble/ciphers/_poly1305"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { MessageBox } from "../../../src/zmtp/mechanisms/curve-message-box.js"
-import { poly1305 } from "../../../src/zmtp/mechanisms/curve-poly1305.js"
-import { hsalsa20, salsa20Xor } from "../../../src/zmtp/mechanisms/curve-salsa20.js"
+import { MessageBox } from "../../../bench/micro/candidates/message-box.js"
+import { poly1305 } from "../../../bench/micro/candidates/poly1305.js"
+import { hsalsa20, salsa20Xor } from "../../../bench/micro/candidates/salsa20.js"
 
 const hex = (text: string) => Buffer.from(text.replace(/\s+/g, ""), "hex")
 

@@ -14,7 +14,7 @@
  * Proven equal to RFC 8439's vectors and to @noble/ciphers' poly1305 in
  * test/unit/zmtp/curve-primitives.test.ts.
  */
-import { LITTLE_ENDIAN, readWord } from "./curve-salsa20.js"
+import { LITTLE_ENDIAN, readWord } from "./salsa20.js"
 
 const M22 = 0x3fffff
 const TWO22 = 4194304

@@ -9,8 +9,8 @@
  * then one Salsa20 block for the Poly1305 key and the first 32 bytes, Salsa20
  * over the rest, and Poly1305 over the ciphertext.
  */
-import { poly1305 } from "./curve-poly1305.js"
-import { hsalsa20, readWord, salsa20Block, salsa20Xor } from "./curve-salsa20.js"
+import { poly1305 } from "./poly1305.js"
+import { hsalsa20, readWord, salsa20Block, salsa20Xor } from "./salsa20.js"
 
 export const TAG_SIZE = 16
 
