@@ -8,9 +8,13 @@
  *   allocated, then Buffer.concat behind the command name and nonce);
  * - noble's salsa20 and poly1305 with the HSalsa20 subkey derived once;
  * - libsodium-wrappers (libsodium 1.0.x as WebAssembly), crypto_box_easy_afternm
- *   and its open, when installed (`npm i --no-save libsodium-wrappers@0.8.4`);
- * - zmesh's MessageBox: subkey once, sealed and opened in place in the one
- *   buffer each message needs.
+ *   and its open through the wrappers' API, when installed
+ *   (`npm i --no-save libsodium-wrappers@0.8.4`);
+ * - the same libsodium build used raw, as zmesh does now (curve-sodium.ts):
+ *   the plaintext written straight into one preallocated area of its heap,
+ *   boxed in place there, the box copied out once;
+ * - a hand-tuned TypeScript box (candidates/): subkey once per direction,
+ *   sealed and opened in place in the one buffer each message needs.
  *
  *     npx tsc -p bench/micro && node dist/bench-micro/bench/micro/curve-box.bench.js [--time ms]
  *
@@ -24,6 +28,7 @@ import { randomBytes } from "node:crypto"
 import { cpus, loadavg } from "node:os"
 import { parseArgs } from "node:util"
 import { Bench } from "tinybench"
+import { loadSodium, openBox, plaintextArea, sealArea } from "../../src/zmtp/mechanisms/curve-sodium.js"
 import { MessageBox } from "./candidates/message-box.js"
 import { hsalsa20 } from "./candidates/salsa20.js"
 
@@ -101,12 +106,41 @@ const nobleSubkeyBox: Candidate = (() => {
   }
 })()
 
-/** zmesh's MessageBox, as curve.ts uses it. */
+/** libsodium raw through one heap area: what curve.ts does. */
+const sodiumRawBox: Candidate = (() => {
+  const nonce = longNonce(new Uint8Array(8))
+  return {
+    name: "libsodium raw, heap area (zmesh now)",
+    seal(short, body) {
+      const length = 1 + body.length
+      const plain = plaintextArea(length)
+      plain[0] = 0
+      plain.set(body, 1)
+      nonce.set(short, 16)
+      const box = sealArea(KEY, nonce, length)
+      const out = Buffer.allocUnsafe(16 + box.length)
+      NAME.copy(out, 0)
+      out.set(short, 8)
+      out.set(box, 16)
+      return out
+    },
+    open(message) {
+      nonce.set(message.subarray(8, 16), 16)
+      const plain = openBox(KEY, nonce, message.subarray(16))
+      if (plain === undefined) throw new Error("bad tag")
+      const out = Buffer.allocUnsafe(plain.length - 1)
+      out.set(plain.subarray(1))
+      return out
+    },
+  }
+})()
+
+/** The hand-tuned candidate. */
 const zmeshBox: Candidate = (() => {
   const sender = new MessageBox(KEY, PREFIX)
   const receiver = new MessageBox(KEY, PREFIX)
   return {
-    name: "zmesh MessageBox, in place",
+    name: "hand-tuned TypeScript, in place",
     seal(short, body) {
       const out = Buffer.allocUnsafe(33 + body.length)
       NAME.copy(out, 0)
@@ -177,7 +211,8 @@ const batchFor = (size: number) => Math.max(1, Math.floor(16384 / size))
 
 async function main(): Promise<void> {
   const sodium = await sodiumBox()
-  const candidates = [nobleBox, nobleSubkeyBox, ...(typeof sodium === "string" ? [] : [sodium]), zmeshBox]
+  await loadSodium()
+  const candidates = [nobleBox, nobleSubkeyBox, ...(typeof sodium === "string" ? [] : [sodium]), sodiumRawBox, zmeshBox]
   console.log(`CURVE MESSAGE box, seal and open per frame body; tinybench on CPU time, ${TIME} ms a task, median sample`)
   console.log(`${cpus().length} x ${cpus()[0]?.model.trim()}, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
   if (typeof sodium === "string") console.log(sodium)

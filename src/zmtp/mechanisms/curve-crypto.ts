@@ -46,7 +46,26 @@ export function keyPairFrom(secretKey: Buffer): KeyPair {
 }
 
 export function publicKeyOf(secretKey: Uint8Array): Buffer {
-  return keyPairFrom(Buffer.from(secretKey)).publicKey
+  return permanentKeyPair(Buffer.from(secretKey)).publicKey
+}
+
+/** Permanent key pairs by secret key, so that a socket's key is imported once, not per connection. */
+const permanentKeys = new Map<string, KeyPair>()
+const PERMANENT_KEYS_KEPT = 8
+
+/**
+ * keyPairFrom for a socket's permanent key: OpenSSL's import of a raw secret
+ * costs ~0.4 ms, the largest part of a handshake, so the last few are kept.
+ */
+export function permanentKeyPair(secretKey: Buffer): KeyPair {
+  const id = secretKey.toString("latin1")
+  let pair = permanentKeys.get(id)
+  if (pair === undefined) {
+    pair = keyPairFrom(Buffer.from(secretKey))
+    if (permanentKeys.size >= PERMANENT_KEYS_KEPT) permanentKeys.delete(permanentKeys.keys().next().value!)
+    permanentKeys.set(id, pair)
+  }
+  return pair
 }
 
 /** "expand 32-byte k" as little-endian words. */
