@@ -1,6 +1,7 @@
 /**
- * crypto_secretbox (XSalsa20-Poly1305) for one direction of a CURVE
- * connection, sealing and opening in place in the caller's buffers.
+ * A benchmark candidate, not used by zmesh (CURVE's boxes are libsodium's; see
+ * bench/README.md): crypto_secretbox (XSalsa20-Poly1305) for one direction of
+ * a CURVE connection, sealing and opening in place in the caller's buffers.
  *
  * A MESSAGE box's 24-byte nonce is a fixed 16-byte prefix ("CurveZMQMESSAGEC"
  * or "...S") and the 8-byte short nonce. XSalsa20 with that nonce is Salsa20

@@ -1,6 +1,7 @@
 /**
- * Poly1305 (RFC 8439 section 2.5), the MAC of CURVE's boxes, over a region of
- * a caller's buffer with no allocation per call.
+ * A benchmark candidate (see message-box.ts). Poly1305 (RFC 8439 section
+ * 2.5), the MAC of CURVE's boxes, over a region of a caller's buffer with no
+ * allocation per call.
  *
  * Numbers mod p = 2^130 - 5 are six 22-bit limbs held in float64s: limb i
  * weighs 2^(22i), and 2^132 = 4 * 2^130 = 20 mod p, so a product limb past the
@@ -12,7 +13,7 @@
  * m2 * r (< 2^50.0), so below 2^52 and exact in a double (the usual 26-bit
  * limbs would need exact 64-bit products). A carry is then below 2^30.
  * Proven equal to RFC 8439's vectors and to @noble/ciphers' poly1305 in
- * test/unit/zmtp/curve-primitives.test.ts.
+ * test/unit/zmtp/curve-candidate.test.ts.
  */
 import { LITTLE_ENDIAN, readWord } from "./salsa20.js"
 

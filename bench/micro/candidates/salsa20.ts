@@ -1,10 +1,10 @@
 /**
- * Salsa20/20 and HSalsa20 (Bernstein, "Salsa20 specification" and "Extending
+ * A benchmark candidate (see message-box.ts). Salsa20/20 and HSalsa20 (Bernstein, "Salsa20 specification" and "Extending
  * the Salsa20 nonce"), the stream half of CURVE's MESSAGE boxes, working in
  * place on caller-owned buffers with no allocation per block.
  *
  * Proven equal to @noble/ciphers' salsa20/hsalsa and to libsodium's vectors in
- * test/unit/zmtp/curve-primitives.test.ts. Words are read little-endian: the
+ * test/unit/zmtp/curve-candidate.test.ts. Words are read little-endian: the
  * aligned fast path reads them through an Int32Array, so it is only taken on
  * little-endian hosts; elsewhere every block goes through the byte path.
  */

@@ -1,6 +1,7 @@
 /**
- * zmesh's own Salsa20, HSalsa20, Poly1305 and in-place secretbox (the
- * MESSAGE boxes' fast path) against published vectors (RFC 8439's Poly1305
+ * The hand-tuned box candidate of bench/micro/curve-box.bench.ts (Salsa20,
+ * HSalsa20, Poly1305 and an in-place secretbox in TypeScript; measured, not
+ * shipped: CURVE uses libsodium) against published vectors (RFC 8439's Poly1305
  * vectors, NaCl's and libsodium's secretbox, core1 and onetimeauth vectors)
  * and, bit for bit, against @noble/ciphers as an oracle on random keys,
  * nonces, lengths 0..70000 and buffer offsets (aligned and not).
