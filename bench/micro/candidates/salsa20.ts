@@ -1,7 +1,8 @@
 /**
- * A benchmark candidate (see message-box.ts). Salsa20/20 and HSalsa20 (Bernstein, "Salsa20 specification" and "Extending
- * the Salsa20 nonce"), the stream half of CURVE's MESSAGE boxes, working in
- * place on caller-owned buffers with no allocation per block.
+ * A benchmark candidate (see message-box.ts). Salsa20/20 and HSalsa20
+ * (Bernstein, "Salsa20 specification" and "Extending the Salsa20 nonce"), the
+ * stream half of CURVE's MESSAGE boxes, working in place on caller-owned
+ * buffers with no allocation per block.
  *
  * Proven equal to @noble/ciphers' salsa20/hsalsa and to libsodium's vectors in
  * test/unit/zmtp/curve-candidate.test.ts. Words are read little-endian: the
