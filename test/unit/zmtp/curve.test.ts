@@ -416,6 +416,21 @@ describe("CURVE refusals: the connection is dropped", () => {
       expect(server.frames()).toEqual([])
     }
   })
+
+  it("a HELLO whose transient key has low order (all-zero X25519 result) fails with a protocol error, no throw", async () => {
+    const { client } = await curvePair()
+    const hello = Buffer.from(client.allSent().subarray(0, 64 + 2 + 200))
+    // C' sits after the command name (6), the version (2) and the padding (72).
+    for (const low of [Buffer.alloc(32), Buffer.concat([Buffer.of(1), Buffer.alloc(31)])]) {
+      low.copy(hello, 64 + 2 + 6 + 2 + 72)
+      const server = serverEnd()
+      server.session.start()
+      expect(() => server.session.push(hello)).not.toThrow()
+      expect(server.failure?.handshake).toBe("protocol")
+      expect(server.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
+      expect(server.frames()).toEqual([])
+    }
+  })
 })
 
 // ---- ZAP ----------------------------------------------------------------------
