@@ -1,11 +1,16 @@
 /**
- * NaCl's crypto_box and crypto_secretbox as CurveZMQ (RFC 26) uses them,
- * on audited pure-JS primitives: X25519 from @noble/curves, HSalsa20 and
- * XSalsa20-Poly1305 from @noble/ciphers. A box is MAC(16) || ciphertext.
+ * NaCl's crypto_box and crypto_secretbox as CurveZMQ (RFC 26) uses them, on
+ * audited code only: X25519 from node:crypto (OpenSSL), crypto_box_beforenm's
+ * HSalsa20 from @noble/ciphers, and XSalsa20-Poly1305 boxes from libsodium's
+ * WebAssembly build (curve-sodium.ts; seal and open need `loadSodium()` done).
+ * A box is MAC(16) || ciphertext.
  */
-import { hsalsa, xsalsa20poly1305 } from "@noble/ciphers/salsa"
-import { x25519 } from "@noble/curves/ed25519"
-import { randomBytes } from "node:crypto"
+import { hsalsa } from "@noble/ciphers/salsa"
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, KeyObject } from "node:crypto"
+import { ZmeshError } from "../../errors.js"
+import { openBox, plaintextArea, sealArea } from "./curve-sodium.js"
+
+export { loadSodium, sodiumLoaded } from "./curve-sodium.js"
 
 export const KEY_SIZE = 32
 export const MAC_SIZE = 16
@@ -13,50 +18,91 @@ export const MAC_SIZE = 16
 export interface KeyPair {
   readonly publicKey: Buffer
   readonly secretKey: Buffer
+  /** The secret key as node:crypto takes it, imported once. */
+  readonly secret: KeyObject
 }
 
+/**
+ * RFC 8410's PKCS #8 wrapping of a raw X25519 private key: on Node 20 DER is
+ * the one import of a raw secret that needs no public key alongside.
+ */
+const PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex")
+
+/** The X25519 base point, u = 9: X25519(secret, 9) is the public key. */
+const BASE_POINT = publicKeyObject(Buffer.concat([Buffer.of(9), Buffer.alloc(31)]))
+
 export function generateKeyPair(): KeyPair {
-  return keyPairFrom(randomBytes(KEY_SIZE))
+  const { privateKey, publicKey } = generateKeyPairSync("x25519")
+  return {
+    publicKey: Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url"),
+    secretKey: Buffer.from(privateKey.export({ format: "jwk" }).d!, "base64url"),
+    secret: privateKey,
+  }
 }
 
 export function keyPairFrom(secretKey: Buffer): KeyPair {
-  return { publicKey: Buffer.from(x25519.getPublicKey(secretKey)), secretKey }
+  const secret = secretKeyObject(secretKey)
+  return { publicKey: diffieHellman({ privateKey: secret, publicKey: BASE_POINT }), secretKey, secret }
 }
 
 export function publicKeyOf(secretKey: Uint8Array): Buffer {
-  return Buffer.from(x25519.getPublicKey(secretKey))
+  return permanentKeyPair(Buffer.from(secretKey)).publicKey
+}
+
+/** Permanent key pairs by secret key, so that a socket's key is imported once, not per connection. */
+const permanentKeys = new Map<string, KeyPair>()
+const PERMANENT_KEYS_KEPT = 8
+
+/**
+ * keyPairFrom for a socket's permanent key: OpenSSL's import of a raw secret
+ * costs ~0.4 ms, the largest part of a handshake, so the last few are kept.
+ */
+export function permanentKeyPair(secretKey: Buffer): KeyPair {
+  const id = secretKey.toString("latin1")
+  let pair = permanentKeys.get(id)
+  if (pair === undefined) {
+    pair = keyPairFrom(Buffer.from(secretKey))
+    if (permanentKeys.size >= PERMANENT_KEYS_KEPT) permanentKeys.delete(permanentKeys.keys().next().value!)
+    permanentKeys.set(id, pair)
+  }
+  return pair
 }
 
 /** "expand 32-byte k" as little-endian words. */
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574])
 
-/** crypto_box_beforenm: HSalsa20 of the X25519 shared secret, the key of every box between the two. */
-export function precompute(theirPublic: Uint8Array, ourSecret: Uint8Array): Uint8Array {
-  const shared = x25519.getSharedSecret(ourSecret, theirPublic)
+/**
+ * crypto_box_beforenm: HSalsa20 of the X25519 shared secret, the key of every
+ * box between the two. Throws ERR_ZMTP_PROTOCOL for a public key of low order
+ * (an all-zero shared secret), which libsodium refuses too.
+ */
+export function precompute(theirPublic: Uint8Array, ours: Uint8Array | KeyObject): Uint8Array {
+  let shared: Buffer
+  try {
+    const secret = ours instanceof KeyObject ? ours : secretKeyObject(ours)
+    shared = diffieHellman({ privateKey: secret, publicKey: publicKeyObject(theirPublic) })
+  } catch (err) {
+    throw new ZmeshError("ERR_ZMTP_PROTOCOL", "CURVE: the peer's public key is not a usable X25519 key", { cause: err })
+  }
   const key = new Uint32Array(8)
-  for (let i = 0; i < 8; i++) key[i] = readU32LE(shared, i * 4)
+  for (let i = 0; i < 8; i++) key[i] = shared.readUInt32LE(i * 4)
   const out = new Uint32Array(8)
   hsalsa(SIGMA, key, new Uint32Array(4), out)
-  const bytes = new Uint8Array(32)
-  for (let i = 0; i < 8; i++) writeU32LE(bytes, i * 4, out[i]!)
+  const bytes = Buffer.alloc(32)
+  for (let i = 0; i < 8; i++) bytes.writeUInt32LE(out[i]!, i * 4)
   return bytes
 }
 
 /** crypto_secretbox (also crypto_box_afternm with a precomputed key). */
 export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer {
-  const box = xsalsa20poly1305(key, nonce).encrypt(plaintext)
-  return Buffer.from(box.buffer, box.byteOffset, box.byteLength)
+  plaintextArea(plaintext.length).set(plaintext)
+  return Buffer.from(sealArea(key, nonce, plaintext.length))
 }
 
 /** Opens a box; undefined when the MAC does not verify. */
 export function open(key: Uint8Array, nonce: Uint8Array, box: Uint8Array): Buffer | undefined {
-  if (box.length < MAC_SIZE) return undefined
-  try {
-    const plain = xsalsa20poly1305(key, nonce).decrypt(box)
-    return Buffer.from(plain.buffer, plain.byteOffset, plain.byteLength)
-  } catch {
-    return undefined
-  }
+  const plain = openBox(key, nonce, box)
+  return plain === undefined ? undefined : Buffer.from(plain)
 }
 
 /** A 24-byte nonce: a 16- or 8-byte prefix followed by the given bytes. */
@@ -79,13 +125,13 @@ export function readShortNonce(data: Buffer, at: number): number {
   return high > 0x1fffff ? Infinity : high * 0x100000000 + data.readUInt32BE(at + 4)
 }
 
-function readU32LE(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
+function secretKeyObject(secret: Uint8Array): KeyObject {
+  if (secret.length !== KEY_SIZE) throw new ZmeshError("EINVAL", `a CURVE secret key is 32 bytes, not ${secret.length}`)
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, secret]), format: "der", type: "pkcs8" })
 }
 
-function writeU32LE(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value & 0xff
-  bytes[at + 1] = (value >>> 8) & 0xff
-  bytes[at + 2] = (value >>> 16) & 0xff
-  bytes[at + 3] = value >>> 24
+/** JWK is node:crypto's fast import of a raw public key (DER is several times slower on OpenSSL 3). */
+function publicKeyObject(key: Uint8Array): KeyObject {
+  if (key.length !== KEY_SIZE) throw new ZmeshError("EINVAL", `a CURVE public key is 32 bytes, not ${key.length}`)
+  return createPublicKey({ key: { kty: "OKP", crv: "X25519", x: Buffer.from(key).toString("base64url") }, format: "jwk" })
 }

@@ -6,10 +6,10 @@
  * their short nonces; and the ways a connection must die: a wrong server
  * key, replayed, reordered or tampered boxes, unboxed frames, ZAP refusals.
  */
-import { describe, expect, it } from "vitest"
+import { beforeAll, describe, expect, it } from "vitest"
 import { encodeSubscribe } from "../../../src/zmtp/command.js"
 import { CurveClient, CurveServer } from "../../../src/zmtp/mechanisms/curve.js"
-import { nonce, open, precompute, publicKeyOf } from "../../../src/zmtp/mechanisms/curve-crypto.js"
+import { loadSodium, nonce, open, precompute, publicKeyOf } from "../../../src/zmtp/mechanisms/curve-crypto.js"
 import { decodeMetadata, encodeMetadata } from "../../../src/zmtp/metadata.js"
 import type { SocketType } from "../../../src/zmtp/socket-type.js"
 import { z85Decode } from "../../../src/zmtp/z85.js"
@@ -17,6 +17,10 @@ import { hex } from "../../helpers/feed.js"
 import { End, settle, text, type Zap, zapReply } from "./session-harness.js"
 
 // ---- fixtures -----------------------------------------------------------------
+
+// The boxes are libsodium's WebAssembly build; `settle` waits one macrotask, not for it to compile.
+// (curve-loading.test.ts covers handshakes that start before it is loaded.)
+beforeAll(() => loadSodium())
 
 /** libzmq's tests/testutil_security.hpp key pairs. */
 const SERVER_PUBLIC = z85Decode("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")
@@ -409,6 +413,21 @@ describe("CURVE refusals: the connection is dropped", () => {
       server.session.start()
       server.session.push(bytes)
       expect(server.failure?.handshake).toBe("protocol")
+      expect(server.frames()).toEqual([])
+    }
+  })
+
+  it("a HELLO whose transient key has low order (all-zero X25519 result) fails with a protocol error, no throw", async () => {
+    const { client } = await curvePair()
+    const hello = Buffer.from(client.allSent().subarray(0, 64 + 2 + 200))
+    // C' sits after the command name (6), the version (2) and the padding (72).
+    for (const low of [Buffer.alloc(32), Buffer.concat([Buffer.of(1), Buffer.alloc(31)])]) {
+      low.copy(hello, 64 + 2 + 6 + 2 + 72)
+      const server = serverEnd()
+      server.session.start()
+      expect(() => server.session.push(hello)).not.toThrow()
+      expect(server.failure?.handshake).toBe("protocol")
+      expect(server.failure?.error.code).toBe("ERR_ZMTP_PROTOCOL")
       expect(server.frames()).toEqual([])
     }
   })
