@@ -6,6 +6,7 @@
  * runs them a million times over and also times and watches allocations.
  */
 import fc from "fast-check"
+import { loadSodium } from "../../src/zmtp/mechanisms/curve-sodium.js"
 import { decode, decoderBytesArb } from "./decoder-run.js"
 import {
   ROLES,
@@ -178,6 +179,8 @@ const subscriptionTarget: FuzzTarget<SubscriptionScript, SubscriptionScript> = {
 
 /** Every target, the handshakes with their transcripts recorded. */
 export async function fuzzTargets(): Promise<Array<FuzzTarget<unknown, unknown>>> {
+  // CURVE's boxes are libsodium's WebAssembly build: compiled once, before any recorded handshake.
+  await loadSodium()
   const handshakes = await Promise.all(ROLES.map(async (role) => handshakeTarget(role, await transcript(role))))
   return [decoderTarget, nullTarget, ...handshakes, subscriptionTarget] as unknown as Array<FuzzTarget<unknown, unknown>>
 }
