@@ -1,0 +1,482 @@
+/**
+ * The embedded default store: a segmented append-only log with group commit.
+ * Everything committed in one event-loop turn, and everything that arrives
+ * while a sync is in flight, becomes one write and one fdatasync; operations
+ * take effect in memory (RelayState) only after that sync. Checkpoints bound
+ * the replay on reopen; a segment is deleted once no stored message needs it
+ * and two checkpoints cover its records.
+ */
+import { join } from "node:path"
+import { ZmeshError } from "../../../errors.js"
+import { RelayState } from "../relay-state.js"
+import type {
+  DueMessage,
+  PendingMessage,
+  QueueInfo,
+  Recovery,
+  RelayStore,
+  StoreCorruption,
+  StoreOp,
+  StoreStats,
+  StoredMessage,
+} from "../store.js"
+import { type Checkpoint, checkpointFiles, decodeCheckpoint, writeCheckpoint } from "./checkpoint.js"
+import { lockDataDir, unlockDataDir } from "./data-dir.js"
+import { type LogFs, nodeFs, syncDir } from "./log-fs.js"
+import { encodeOp } from "./op-codec.js"
+import { readPayloads } from "./payload-reader.js"
+import { RECORD_HEADER, RecordWriter, SEGMENT_HEADER, segmentHeader } from "./record.js"
+import { replay } from "./recovery.js"
+import { type Segment, SegmentList, segmentBases } from "./segments.js"
+
+export interface LogStoreOptions {
+  /** The data folder; created if missing. */
+  readonly dir: string
+  /** Bytes after which a new segment is started (default 64 MiB). */
+  readonly segmentSize?: number
+  /** Log bytes after which a checkpoint is written (default 64 MiB). */
+  readonly checkpointBytes?: number
+  /** ms between checkpoints while anything changes (default 10000). */
+  readonly checkpointInterval?: number
+  /** Capacity in bytes: sends are refused (ERR_RELAY_STORE_FULL) beyond it (default: no limit). */
+  readonly maxBytes?: number
+  /** Bytes of recent message bodies kept in memory for delivery (default 64 MiB). */
+  readonly cacheBytes?: number
+  /** The file operations to use (tests inject failures here). */
+  readonly fs?: LogFs
+}
+
+interface Waiter {
+  readonly start: number
+  readonly count: number
+  readonly resolve: (results: readonly number[]) => void
+  readonly reject: (err: Error) => void
+}
+
+class Batch {
+  readonly writer = new RecordWriter()
+  ops: StoreOp[] = []
+  seqs: number[] = []
+  offsets: number[] = []
+  sizes: number[] = []
+  waiters: Waiter[] = []
+
+  reset(): void {
+    this.writer.reset()
+    this.ops = []
+    this.seqs = []
+    this.offsets = []
+    this.sizes = []
+    this.waiters = []
+  }
+}
+
+/**
+ * The embedded segmented log.
+ *
+ * @example
+ * ```ts
+ * const node = await RelayNode.start({ bind: "tcp://127.0.0.1:*", dataDir: "./data", store: new LogStore({ dir: "./data", maxBytes: 1e9 }) })
+ * ```
+ */
+export class LogStore implements RelayStore {
+  private readonly dir: string
+  private readonly logDir: string
+  private readonly fs: LogFs
+  private readonly segmentSize: number
+  private readonly checkpointBytes: number
+  private readonly checkpointInterval: number
+  private readonly maxBytes: number
+  private readonly cacheBytes: number
+  private readonly segments: SegmentList
+  private readonly state: RelayState
+  private active: Segment | undefined
+  private nextSeq = 1
+  private lastApplied = 0
+  /** Where the last applied record ends: a checkpoint's replay position. */
+  private appliedAt: { segment: number; offset: number } | undefined
+  private staged = new Batch()
+  /** The batch being written and synced. */
+  private inflight: Batch | undefined
+  private spare: Batch | undefined = new Batch()
+  private flushing = false
+  private scheduled = false
+  private idleWaiters: Array<() => void> = []
+  private broken: Error | undefined
+  private opened = false
+  private closed = false
+  private readonly cache = new Map<number, StoredMessage>()
+  private cacheUsed = 0
+  /** Valid checkpoint files, newest first. */
+  private checkpoints: Array<{ name: string; lastSeq: number }> = []
+  private checkpointing: Promise<void> | undefined
+  private bytesSinceCheckpoint = 0
+  private changed = false
+  private wantCheckpoint = false
+  private wantCleanup = false
+  private cleaning = false
+  private timer: NodeJS.Timeout | undefined
+  private counters = { commits: 0, ops: 0 }
+
+  constructor(options: LogStoreOptions) {
+    this.dir = options.dir
+    this.logDir = join(options.dir, "log")
+    this.fs = options.fs ?? nodeFs
+    this.segmentSize = options.segmentSize ?? 64 * 1024 * 1024
+    this.checkpointBytes = options.checkpointBytes ?? 64 * 1024 * 1024
+    this.checkpointInterval = options.checkpointInterval ?? 10_000
+    this.maxBytes = options.maxBytes ?? Infinity
+    this.cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024
+    this.segments = new SegmentList(this.logDir)
+    this.state = new RelayState({
+      pin: (seq) => {
+        const segment = this.segments.of(seq)
+        if (segment !== undefined) segment.live++
+      },
+      unpin: (seq) => this.unpin(seq),
+    })
+  }
+
+  async open(): Promise<Recovery> {
+    const started = performance.now()
+    await lockDataDir(this.fs, this.dir)
+    const corruption: StoreCorruption[] = []
+    const notes: string[] = []
+    for (const name of await this.fs.readdir(this.dir)) {
+      if (name.endsWith(".tmp")) await this.fs.unlink(join(this.dir, name))
+    }
+    for (const base of segmentBases(await this.fs.readdir(this.logDir))) {
+      const segment = this.segments.add(base, 0)
+      segment.fd = await this.fs.open(segment.path, "r+")
+      segment.size = await this.fs.size(segment.fd)
+    }
+    const checkpoint = await this.loadCheckpoint(corruption, notes)
+    if (checkpoint !== undefined) {
+      this.state.restore(checkpoint.state)
+      this.appliedAt = { segment: checkpoint.segment, offset: checkpoint.offset }
+    }
+    const from = checkpoint === undefined ? undefined : { segment: checkpoint.segment, offset: checkpoint.offset, lastSeq: checkpoint.lastSeq }
+    const result = await replay(this.fs, this.segments.items, from, (op, seq, loc, size) => {
+      this.state.apply(op, seq, loc, size)
+      this.appliedAt = { segment: this.segments.of(seq)!.base, offset: loc + size }
+    })
+    for (const segment of result.empty) {
+      await this.fs.close(segment.fd!)
+      await this.fs.unlink(segment.path)
+      this.segments.remove(segment)
+    }
+    if (result.empty.length > 0) await syncDir(this.fs, this.logDir)
+    corruption.push(...result.corruption)
+    notes.push(...result.notes)
+    if (checkpoint !== undefined) notes.push(`checkpoint ${checkpoint.lastSeq} loaded, ${result.replayed} records replayed after it`)
+    else if (result.replayed > 0) notes.push(`no checkpoint: replayed all ${result.replayed} records`)
+    this.lastApplied = result.lastSeq
+    this.nextSeq = result.lastSeq + 1
+    this.active = this.segments.last
+    this.opened = true
+    if (result.replayed > 0) await this.checkpoint()
+    this.timer = setInterval(() => {
+      if (this.changed && this.checkpointing === undefined) this.requestCheckpoint()
+    }, this.checkpointInterval)
+    this.timer.unref()
+    return { queues: this.state.queueInfos(), corruption, notes, durationMs: performance.now() - started }
+  }
+
+  admit(bytes: number): boolean {
+    if (this.maxBytes === Infinity) return true
+    const pending = this.staged.writer.length + (this.inflight?.writer.length ?? 0)
+    return this.segments.totalBytes() + pending + bytes <= this.maxBytes
+  }
+
+  commit(ops: readonly StoreOp[]): Promise<readonly number[]> {
+    if (!this.opened || this.closed) return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", "the store is not open"))
+    if (this.broken !== undefined) {
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `the log is unusable since an earlier failure: ${this.broken.message}`, { cause: this.broken }))
+    }
+    let payloads: Buffer[]
+    let messageBytes = 0
+    try {
+      payloads = ops.map((op) => {
+        if (op.type === "message") messageBytes += op.body.length
+        return encodeOp(op)
+      })
+    } catch (err) {
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
+    }
+    if (messageBytes > 0 && !this.admit(messageBytes)) {
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FULL", `the store is full (capacity ${this.maxBytes} bytes)`))
+    }
+    const batch = this.staged
+    const start = batch.ops.length
+    for (let i = 0; i < ops.length; i++) {
+      const seq = this.nextSeq++
+      batch.offsets.push(batch.writer.append(seq, payloads[i]!))
+      batch.ops.push(ops[i]!)
+      batch.seqs.push(seq)
+      batch.sizes.push(RECORD_HEADER + payloads[i]!.length)
+    }
+    return new Promise((resolve, reject) => {
+      batch.waiters.push({ start, count: ops.length, resolve, reject })
+      if (!this.flushing && !this.scheduled) {
+        this.scheduled = true
+        // The end of this turn: everything committed in it goes out in one write.
+        setImmediate(() => {
+          this.scheduled = false
+          void this.flush()
+        })
+      }
+    })
+  }
+
+  async fetch(queue: string, group: string, after: number, max: number): Promise<PendingMessage[]> {
+    const entries = this.state.pending(queue, group, after, max)
+    const misses = entries.filter((e) => !this.cache.has(e.seq))
+    let read: Awaited<ReturnType<typeof readPayloads>> | undefined
+    if (misses.length > 0) {
+      // Segments being read are not deleted under the read (their descriptors stay valid).
+      const reading = new Set<Segment>()
+      for (const e of misses) {
+        const segment = this.segments.of(e.seq)
+        if (segment !== undefined) reading.add(segment)
+      }
+      for (const segment of reading) segment.readers++
+      try {
+        read = await readPayloads(this.fs, misses, (seq) => this.segments.of(seq), async (segment) => segment.fd!)
+      } finally {
+        for (const segment of reading) segment.readers--
+      }
+    }
+    return entries.map((e) => {
+      const hit = this.cache.get(e.seq)
+      const outcome = hit ?? read?.get(e.seq)
+      const base = { pos: e.pos, deliveries: e.deliveries, notBefore: e.notBefore }
+      if (outcome === undefined) return { ...base, message: undefined, corrupt: { where: `seq ${e.seq}`, seq: e.seq, reason: "not found" } }
+      if ("body" in outcome) return { ...base, message: outcome }
+      const segment = this.segments.of(e.seq)
+      if (segment !== undefined) segment.corrupt = true
+      return { ...base, message: undefined, corrupt: outcome }
+    })
+  }
+
+  async due(now: number, max: number): Promise<DueMessage[]> {
+    return this.state.delays.dueAt(now, max).map((d) => ({ queue: d.queue, seq: d.seq, due: d.due }))
+  }
+
+  async nextDue(): Promise<number | undefined> {
+    return this.state.delays.peek()?.due
+  }
+
+  queues(): QueueInfo[] {
+    return this.state.queueInfos()
+  }
+
+  stats(): StoreStats {
+    return { bytes: this.segments.totalBytes(), commits: this.counters.commits, ops: this.counters.ops }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || !this.opened) return
+    this.closed = true
+    while (this.flushing || this.scheduled || this.staged.ops.length > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+    }
+    clearInterval(this.timer)
+    await this.checkpointing
+    if (this.changed && this.broken === undefined) await this.checkpoint().catch(() => undefined)
+    for (const segment of this.segments.items) if (segment.fd !== undefined) await this.fs.close(segment.fd)
+    await unlockDataDir(this.fs, this.dir)
+  }
+
+  // ---- group commit -------------------------------------------------------------
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return
+    if (this.staged.ops.length === 0) return this.becameIdle()
+    this.flushing = true
+    const batch = this.staged
+    this.inflight = batch
+    this.staged = this.spare ?? new Batch()
+    this.spare = undefined
+    try {
+      const base = await this.writeBatch(batch)
+      this.applyBatch(batch, base)
+    } catch (err) {
+      const error = storeError(err)
+      for (const w of batch.waiters) w.reject(error)
+    } finally {
+      batch.reset()
+      this.inflight = undefined
+      this.spare = batch
+      this.flushing = false
+    }
+    this.maintain()
+    // What arrived during the sync goes out at once, as the next group commit.
+    void this.flush()
+  }
+
+  /** Writes a batch with one writev and one fdatasync; returns the file offset of its first record. */
+  private async writeBatch(batch: Batch): Promise<number> {
+    const bytes = batch.writer.bytes()
+    let segment = this.active
+    if (segment === undefined || (segment.size > SEGMENT_HEADER && segment.size + bytes.length > this.segmentSize)) {
+      segment = await this.roll(batch.seqs[0]!)
+    }
+    const position = segment.size
+    const buffers = position === 0 ? [segmentHeader(segment.base), bytes] : [bytes]
+    try {
+      await this.fs.writev(segment.fd!, buffers, position)
+      await this.fs.fdatasync(segment.fd!)
+    } catch (err) {
+      // Cut the file back to its last synced length, so no later record ever follows a torn one.
+      try {
+        await this.fs.ftruncate(segment.fd!, position)
+        await this.fs.fdatasync(segment.fd!)
+      } catch (err2) {
+        this.broken = err2 as Error
+      }
+      throw err
+    }
+    const first = position === 0 ? SEGMENT_HEADER : position
+    segment.size = first + bytes.length
+    return first
+  }
+
+  /** Starts a new segment, durable in the directory before any record goes into it. */
+  private async roll(base: number): Promise<Segment> {
+    const segment = this.segments.add(base, 0)
+    try {
+      segment.fd = await this.fs.open(segment.path, "wx+")
+      await syncDir(this.fs, this.logDir)
+    } catch (err) {
+      if (segment.fd !== undefined) await this.fs.close(segment.fd).catch(() => undefined)
+      this.segments.remove(segment)
+      throw err
+    }
+    if (this.active !== undefined) this.wantCheckpoint = true
+    this.active = segment
+    return segment
+  }
+
+  private applyBatch(batch: Batch, first: number): void {
+    const results = new Array<number>(batch.ops.length)
+    const segment = this.active!
+    for (let i = 0; i < batch.ops.length; i++) {
+      const op = batch.ops[i]!
+      const seq = batch.seqs[i]!
+      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!)
+      if (op.type === "message" && op.due === 0 && this.cacheUsed + op.body.length <= this.cacheBytes) {
+        this.cache.set(seq, { queue: op.queue, seq, id: op.id, body: Buffer.from(op.body), headers: op.headers, storedAt: op.storedAt, due: 0 })
+        this.cacheUsed += op.body.length
+      }
+    }
+    const bytes = batch.writer.length
+    this.lastApplied = batch.seqs[batch.seqs.length - 1]!
+    this.appliedAt = { segment: segment.base, offset: first + bytes }
+    this.bytesSinceCheckpoint += bytes
+    this.changed = true
+    this.counters.commits++
+    this.counters.ops += batch.ops.length
+    for (const w of batch.waiters) w.resolve(w.count === results.length ? results : results.slice(w.start, w.start + w.count))
+  }
+
+  private becameIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve()
+  }
+
+  // ---- checkpoints and segment deletion ---------------------------------------------------
+
+  private unpin(seq: number): void {
+    const cached = this.cache.get(seq)
+    if (cached !== undefined) {
+      this.cache.delete(seq)
+      this.cacheUsed -= cached.body.length
+    }
+    const segment = this.segments.of(seq)
+    if (segment === undefined) return
+    segment.live--
+    if (segment.live <= 0 && segment !== this.active) this.wantCleanup = true
+  }
+
+  private maintain(): void {
+    if (this.wantCheckpoint || this.bytesSinceCheckpoint >= this.checkpointBytes) this.requestCheckpoint()
+    else if (this.wantCleanup && !this.cleaning) void this.cleanup()
+  }
+
+  private requestCheckpoint(): void {
+    if (this.checkpointing !== undefined || this.broken !== undefined || this.lastApplied === 0) return
+    this.wantCheckpoint = false
+    this.checkpointing = this.checkpoint()
+      .catch(() => undefined) // retried at the next trigger; the log alone is still complete
+      .finally(() => (this.checkpointing = undefined))
+  }
+
+  /** Snapshots the state now (it matches the log up to `lastApplied`) and writes it durably. */
+  private async checkpoint(): Promise<void> {
+    if (this.appliedAt === undefined) return
+    const checkpoint: Checkpoint = {
+      lastSeq: this.lastApplied,
+      segment: this.appliedAt.segment,
+      offset: this.appliedAt.offset,
+      created: Date.now(),
+      state: this.state.snapshot(),
+    }
+    this.bytesSinceCheckpoint = 0
+    this.changed = false
+    const name = await writeCheckpoint(this.fs, this.dir, checkpoint)
+    this.checkpoints = [{ name, lastSeq: checkpoint.lastSeq }, ...this.checkpoints.filter((c) => c.name !== name)]
+    for (const old of this.checkpoints.splice(2)) await this.fs.unlink(join(this.dir, old.name)).catch(() => undefined)
+    this.wantCleanup = true
+    await this.cleanup()
+  }
+
+  /** Deletes sealed segments no message needs whose records the older kept checkpoint covers. */
+  private async cleanup(): Promise<void> {
+    if (this.cleaning || this.checkpoints.length < 2) return
+    this.cleaning = true
+    this.wantCleanup = false
+    try {
+      const covered = this.checkpoints[this.checkpoints.length - 1]!.lastSeq
+      const doomed = this.segments.items.filter((s) => {
+        const end = this.segments.endOf(s)
+        return s !== this.active && s.live <= 0 && s.readers === 0 && end !== undefined && end - 1 <= covered
+      })
+      for (const segment of doomed) {
+        this.segments.remove(segment)
+        if (segment.fd !== undefined) await this.fs.close(segment.fd)
+        if (segment.corrupt) {
+          await this.fs.mkdir(join(this.dir, "quarantine"))
+          await this.fs.rename(segment.path, join(this.dir, "quarantine", segment.name))
+        } else {
+          await this.fs.unlink(segment.path)
+        }
+      }
+      if (doomed.length > 0) await syncDir(this.fs, this.logDir)
+    } finally {
+      this.cleaning = false
+    }
+  }
+
+  /** The newest valid checkpoint; every valid one is remembered (the older one guards segment deletion). */
+  private async loadCheckpoint(corruption: StoreCorruption[], notes: string[]): Promise<Checkpoint | undefined> {
+    let newest: Checkpoint | undefined
+    for (const name of checkpointFiles(await this.fs.readdir(this.dir))) {
+      try {
+        const checkpoint = decodeCheckpoint(await this.fs.readFile(join(this.dir, name)))
+        this.checkpoints.push({ name, lastSeq: checkpoint.lastSeq })
+        newest ??= checkpoint
+      } catch (err) {
+        corruption.push({ where: join(this.dir, name), reason: (err as Error).message })
+        notes.push(`checkpoint ${name} is unusable (${(err as Error).message}); trying an older one`)
+      }
+    }
+    return newest
+  }
+}
+
+function storeError(err: unknown): ZmeshError {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new ZmeshError("ERR_RELAY_STORE_FULL", `the disk is full: ${(err as Error).message}`, { cause: err })
+  }
+  return new ZmeshError("ERR_RELAY_STORE_FAILED", `the store could not commit: ${(err as Error).message}`, { cause: err })
+}
