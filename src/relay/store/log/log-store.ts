@@ -138,8 +138,18 @@ export class LogStore implements RelayStore {
   }
 
   async open(): Promise<Recovery> {
-    const started = performance.now()
     await lockDataDir(this.fs, this.dir)
+    try {
+      return await this.recover()
+    } catch (err) {
+      for (const segment of this.segments.items) if (segment.fd !== undefined) await this.fs.close(segment.fd).catch(() => undefined)
+      await unlockDataDir(this.fs, this.dir)
+      throw err
+    }
+  }
+
+  private async recover(): Promise<Recovery> {
+    const started = performance.now()
     const corruption: StoreCorruption[] = []
     const notes: string[] = []
     for (const name of await this.fs.readdir(this.dir)) {
