@@ -53,6 +53,8 @@ function alive(pid: number): boolean {
 }
 
 function dataDirError(dir: string, what: string, cause: unknown): ZmeshError {
-  const detail = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message
+  const code = (cause as NodeJS.ErrnoException).code
+  if (code === "EEXIST" || code === "ENOTDIR") what = "it, or a folder above it, is not a folder"
+  const detail = code ?? (cause as Error).message
   return new ZmeshError("ERR_RELAY_DATA_DIR", `data folder ${dir}: ${what} (${detail})`, { cause })
 }
