@@ -50,8 +50,10 @@ export async function replay(fsx: LogFs, segments: readonly Segment[], from: Rep
     const n = await fsx.read(segment.fd!, header, 0, SEGMENT_HEADER, 0)
     const base = parseSegmentHeader(header.subarray(0, n))
     if (typeof base === "string") {
-      if (last && (n < SEGMENT_HEADER || base === "empty header")) {
-        // Created, but its first write never landed: it holds nothing.
+      // The header goes out with a segment's first batch: if it is not whole, that batch never
+      // completed, so nothing in the file was ever confirmed. Unless valid records follow it.
+      if (last && !(await holdsRecords(fsx, segment, result.lastSeq))) {
+        if (segment.size > 0) result.notes.push(`truncated a torn tail of ${segment.size} bytes at ${segment.path} offset 0 (${base}: its first write never completed)`)
         result.empty.push(segment)
         continue
       }
@@ -124,6 +126,15 @@ async function scanSegment(fsx: LogFs, segment: Segment, offset: number, last: b
     buf = Buffer.alloc(0)
     bufStart = pos
   }
+}
+
+/** True if a valid record follows the segment header's place (then a bad header is damage, not a torn write). */
+async function holdsRecords(fsx: LogFs, segment: Segment, lastSeq: number): Promise<boolean> {
+  if (segment.size <= SEGMENT_HEADER) return false
+  const head = Buffer.allocUnsafe(Math.min(segment.size, SEGMENT_HEADER + RECORD_HEADER + 64 * 1024))
+  const got = await readFully(fsx, segment.fd!, head, 0)
+  const r = parseRecord(head.subarray(0, got), SEGMENT_HEADER)
+  return r.ok && r.seq > lastSeq
 }
 
 /** The offset of the next valid record after a bad one at `from`, found by its checksum. */
