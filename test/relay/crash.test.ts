@@ -162,7 +162,11 @@ describe("the CLI relay killed with SIGKILL under load", () => {
       relay = await startCli(args)
       const t1 = Date.now()
       expect(relay.endpoint, relay.stderr()).not.toBe("")
-      if (cycle > 0 && cycle % 4 === 0) expect(relay.stdout()).toMatch(/truncated a torn tail of 37 bytes/)
+      if (cycle > 0 && cycle % 4 === 0) {
+        // Ours, plus whatever the kill itself cut short (a write stops at a page when SIGKILL is pending).
+        const bytes = Number(/truncated a torn tail of (\d+) bytes/.exec(relay.stdout())?.[1])
+        expect(bytes, relay.stdout()).toBeGreaterThanOrEqual(37)
+      }
       const r = relay
       await verify(relay.endpoint, ledger, () => r.stderr()).catch((err: Error) => {
         throw new Error(`cycle ${cycle} (data ${dir}): ${err.message}\nstdout:\n${r.stdout()}`)
