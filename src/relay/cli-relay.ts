@@ -103,7 +103,8 @@ export async function runRelay(args: readonly string[]): Promise<number> {
     error(`error while stopping: ${(err as Error).message}`)
     return 1
   }
-  info("stopped")
+  const final = node.stats()
+  info(`stopped after ${final.store.commits} group commits of ${final.store.ops} operations`)
   process.off("SIGINT", force)
   process.off("SIGTERM", force)
   return 0

@@ -248,10 +248,14 @@ export class RelayClient implements ConsumerLink {
     if (this.outboxBytes + bytes > MAX_FRAME && this.outbox.length > 0) this.flush()
     this.outbox.push(command)
     this.outboxBytes += bytes
-    if (!this.flushScheduled) {
-      this.flushScheduled = true
-      setImmediate(() => this.flush())
+    if (this.flushScheduled) return
+    if (this.inflight <= 1 && this.outbox.length === 1) {
+      // Nothing else is waiting for the relay: go now. Under load, requests of one turn share a frame.
+      this.flush()
+      return
     }
+    this.flushScheduled = true
+    setImmediate(() => this.flush())
   }
 
   private flush(): void {
@@ -280,6 +284,17 @@ export class RelayClient implements ConsumerLink {
       req.resolve(req.kind === "cancel" ? fields[0] === true : fields[0])
     }
     this.pump()
+  }
+
+  /** A send is durable (from CONFIRMS). */
+  private confirmed(rid: number, seq: number): void {
+    const req = this.pending.get(rid)
+    if (req === undefined || req.kind !== "send") return
+    this.pending.delete(rid)
+    if (req.sentOn === this.connection) this.inflight--
+    const c = req.command
+    req.resolve({ queue: c[2] as string, id: c[3] as string, seq, duplicate: false })
+    if (this.unsent.length > 0) this.pump()
   }
 
   /** Rejects calls that waited sendTimeout for an answer (deadlines grow with rid, as the map's order). */
@@ -372,6 +387,12 @@ export class RelayClient implements ConsumerLink {
         return this.answered(c[1] as number, true, c.slice(2))
       case Op.ERROR:
         return this.answered(c[1] as number, false, c.slice(2))
+      case Op.CONFIRMS: {
+        const pairs = c[1]
+        if (!Array.isArray(pairs)) return
+        for (let i = 0; i + 1 < pairs.length; i += 2) this.confirmed(pairs[i] as number, pairs[i + 1] as number)
+        return
+      }
       case Op.DELIVER: {
         const consumer = this.consumers.get(c[1] as number)
         if (consumer === undefined) return // stopped meanwhile: the relay takes it back

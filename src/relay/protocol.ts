@@ -41,6 +41,8 @@ export const Op = {
   PONG: 67,
   /** [68]: the node does not know this session (it expired or the node restarted): HELLO and CONSUME again. */
   RESET: 68,
+  /** [69, [rid, seq, rid, seq, ...]]: OK for several SENDs at once (duplicate false). */
+  CONFIRMS: 69,
 } as const
 
 export type Opcode = (typeof Op)[keyof typeof Op]

@@ -28,7 +28,7 @@ describe("zmesh relay (the CLI)", () => {
     await relay.line(/stats: .*queues: cli 1/)
     relay.proc.kill("SIGTERM")
     expect(await relay.exited).toBe(0)
-    expect(relay.stdout()).toMatch(/stopping \(SIGTERM\): finishing the commit in flight\n.*stopped\n$/)
+    expect(relay.stdout()).toMatch(/stopping \(SIGTERM\): finishing the commit in flight\n.*stopped after \d+ group commits of \d+ operations\n$/)
     expect(relay.stderr()).toBe("")
     // Restarted on the same data: the message is there, and the log says what was recovered.
     relay = await startCli(["--bind", "tcp://127.0.0.1:*", "--data", dir, "--stats-interval", "0"])

@@ -108,9 +108,20 @@ export class RawPeer {
     }
   }
 
-  /** The node's answer (OK or ERROR) to request `rid`. */
-  answer(rid: number): Promise<unknown[]> {
-    return this.expect((c) => (c[0] === Op.OK || c[0] === Op.ERROR) && c[1] === rid)
+  /** The node's answer (OK or ERROR) to request `rid`; a send's confirm inside CONFIRMS comes back as [OK, rid, seq, false]. */
+  async answer(rid: number): Promise<unknown[]> {
+    const confirmIndex = (c: unknown[]) => (c[0] === Op.CONFIRMS && Array.isArray(c[1]) ? (c[1] as unknown[]).findIndex((x, i) => i % 2 === 0 && x === rid) : -1)
+    const c = await this.expect((c) => ((c[0] === Op.OK || c[0] === Op.ERROR) && c[1] === rid) || confirmIndex(c) >= 0)
+    if (c[0] !== Op.CONFIRMS) return c
+    const pairs = c[1] as number[]
+    const i = confirmIndex(c)
+    // Keep the other confirms of that command for later calls.
+    if (pairs.length > 2) this.backlogPush([Op.CONFIRMS, [...pairs.slice(0, i), ...pairs.slice(i + 2)]])
+    return [Op.OK, rid, pairs[i + 1], false]
+  }
+
+  private backlogPush(c: unknown[]): void {
+    this.backlog.push(c)
   }
 }
 

@@ -9,17 +9,22 @@ import type { GroupDispatcher } from "./group-dispatcher.js"
 import type { Lease } from "./lease.js"
 import type { Session } from "./session.js"
 
-export interface PendingSend {
-  readonly session: Session
-  readonly rid: number
-  readonly op: MessageOp
+/** The sends of one commit, as parallel arrays (no object per message). */
+export interface PendingSends {
+  readonly sessions: Session[]
+  readonly rids: number[]
+  readonly ops: MessageOp[]
+}
+
+function noSends(): PendingSends {
+  return { sessions: [], rids: [], ops: [] }
 }
 
 export type Then = (err: Error | undefined, results: readonly number[] | undefined) => void
 
 export interface CommitHandlers {
   /** Sends committed (results[offset + i] is sends[i]'s seq) or failed. */
-  sent(sends: readonly PendingSend[], err: Error | undefined, results: readonly number[] | undefined, offset: number): void
+  sent(sends: PendingSends, err: Error | undefined, results: readonly number[] | undefined, offset: number): void
   /** A group's acks committed or failed. */
   acked(group: GroupDispatcher, leases: readonly Lease[], err: Error | undefined): void
   /** After every outcome of a commit was handed out: the time to flush answers. */
@@ -35,7 +40,7 @@ export class Committer {
   private readonly store: RelayStore
   private readonly handlers: CommitHandlers
   private own: Own[] = []
-  private sends: PendingSend[] = []
+  private sends = noSends()
   private acks = new Map<GroupDispatcher, Lease[]>()
   private scheduled = false
   /** Commits handed to the store and not settled yet. */
@@ -50,7 +55,10 @@ export class Committer {
   }
 
   send(session: Session, rid: number, op: MessageOp): void {
-    this.sends.push({ session, rid, op })
+    const s = this.sends
+    s.sessions.push(session)
+    s.rids.push(rid)
+    s.ops.push(op)
     this.bytes += op.body.length
     this.schedule()
   }
@@ -81,7 +89,8 @@ export class Committer {
   private schedule(): void {
     if (this.scheduled) return
     this.scheduled = true
-    setImmediate(() => this.flush())
+    // A microtask, not a turn: the store itself gathers everything committed in this turn into one write.
+    queueMicrotask(() => this.flush())
   }
 
   private flush(): void {
@@ -90,16 +99,16 @@ export class Committer {
     const sends = this.sends
     const acks = this.acks
     this.own = []
-    this.sends = []
+    this.sends = noSends()
     this.acks = new Map()
     const ops: StoreOp[] = []
     // The node's own first: a dead letter's message must precede its ack, and both precede later acks.
     for (const o of own) for (const op of o.ops) ops.push(op)
     const sendOffset = ops.length
     let bytes = 0
-    for (const s of sends) {
-      ops.push(s.op)
-      bytes += s.op.body.length
+    for (const op of sends.ops) {
+      ops.push(op)
+      bytes += op.body.length
     }
     for (const [group, leases] of acks) {
       ops.push({ type: "ack", queue: group.queue, group: group.name, positions: leases.map((l) => l.pos) })
@@ -114,7 +123,7 @@ export class Committer {
         o.then?.(err, results?.slice(at, at + o.ops.length))
         at += o.ops.length
       }
-      if (sends.length > 0) this.handlers.sent(sends, err, results, sendOffset)
+      if (sends.ops.length > 0) this.handlers.sent(sends, err, results, sendOffset)
       for (const [group, leases] of acks) this.handlers.acked(group, leases, err)
       this.handlers.settled()
       this.checkIdle()

@@ -9,7 +9,7 @@ import type { ZmeshError } from "../../errors.js"
 import { Op, decodeFrame, encodeFrame } from "../protocol.js"
 import type { GroupSettings, RelayStore } from "../store/store.js"
 import { handleCommand } from "./commands.js"
-import { Committer, type PendingSend } from "./committer.js"
+import { Committer, type PendingSends } from "./committer.js"
 import { DelayScheduler } from "./delay-scheduler.js"
 import { GroupDispatcher, type NodeContext } from "./group-dispatcher.js"
 import type { Lease } from "./lease.js"
@@ -135,6 +135,12 @@ export class NodeCore implements NodeContext {
   flush(): void {
     this.flushScheduled = false
     for (const session of this.dirty) {
+      if (session.confirms.length > 0) {
+        // All the confirms of this flush as one command, ahead of the rest.
+        session.outbox.unshift([Op.CONFIRMS, session.confirms])
+        session.outboxBytes += session.confirms.length * 5
+        session.confirms = []
+      }
       const commands = session.outbox
       if (commands.length === 0) continue
       const bytes = session.outboxBytes
@@ -157,23 +163,27 @@ export class NodeCore implements NodeContext {
     }
   }
 
-  private sent(sends: readonly PendingSend[], err: Error | undefined, results: readonly number[] | undefined, offset: number): void {
+  private sent(sends: PendingSends, err: Error | undefined, results: readonly number[] | undefined, offset: number): void {
+    let lastQueue = ""
     const queues = new Set<string>()
-    for (let i = 0; i < sends.length; i++) {
-      const { session, rid, op } = sends[i]!
+    const { sessions, rids, ops } = sends
+    for (let i = 0; i < ops.length; i++) {
+      const session = sessions[i]!
+      const rid = rids[i]!
+      const op = ops[i]!
+      this.dirty.add(session)
       if (err !== undefined) {
         session.answer(rid, [Op.ERROR, rid, (err as ZmeshError).code ?? "ERR_RELAY_STORE_FAILED", err.message])
         this.counters.refused++
         continue
       }
-      session.answer(rid, [Op.OK, rid, results![offset + i]!, false])
-      this.counters.confirmed++
+      session.confirm(rid, results![offset + i]!)
       if (op.due > 0) this.delays.arm(op.due)
-      else queues.add(op.queue)
+      else if (op.queue !== lastQueue) queues.add((lastQueue = op.queue))
     }
-    if (err !== undefined) this.log("error", `store commit failed, ${sends.length} sends refused: ${err.message}`)
+    if (err !== undefined) this.log("error", `store commit failed, ${ops.length} sends refused: ${err.message}`)
+    else this.counters.confirmed += ops.length
     for (const q of queues) this.queueChanged(q)
-    for (const { session } of sends) this.dirty.add(session)
   }
 
   private async receiveLoop(): Promise<void> {
@@ -222,7 +232,7 @@ export class NodeCore implements NodeContext {
     // A session the node does not know must register its consumers again (the node restarted, or it expired).
     if (fresh && !(Array.isArray(commands[0]) && commands[0][0] === Op.HELLO)) this.post(session, [Op.RESET], 0)
     for (const command of commands) handleCommand(this, session, command)
-    if (session.outbox.length > 0) this.markDirty(session)
+    if (session.outbox.length > 0 || session.confirms.length > 0) this.markDirty(session)
   }
 
   /** After some connection dropped: find which sessions lost theirs (a send to them fails). */

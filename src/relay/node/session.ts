@@ -17,9 +17,11 @@ export interface ConsumerState {
   closed: boolean
 }
 
-/** Answers kept per session for resent requests; the client keeps fewer than this in flight. */
-const MAX_REPLIES = 65_536
+/** Recently settled ack tokens kept per session (a second ack of one is answered OK). */
 const MAX_SETTLED = 65_536
+/** The request table starts at this size and doubles when it would drop a request still in progress. */
+const MIN_REQUESTS = 1024
+const MAX_REQUESTS = 1 << 20
 const IN_PROGRESS = null
 
 export class Session {
@@ -31,8 +33,15 @@ export class Session {
   readonly consumers = new Map<number, ConsumerState>()
   outbox: unknown[] = []
   outboxBytes = 0
-  private readonly replies = new Map<number, unknown[] | typeof IN_PROGRESS>()
-  private readonly replyOrder = new Ring(MAX_REPLIES)
+  /** Confirmed sends waiting to go out, as (rid, seq) pairs: one CONFIRMS command per flush. */
+  confirms: number[] = []
+  /**
+   * Recent requests by rid, direct-mapped (slot = rid % size): the answer, a
+   * send's seq, or IN_PROGRESS. A request resent after a reconnect is answered
+   * from here instead of being done twice.
+   */
+  private rids = new Float64Array(MIN_REQUESTS)
+  private answers: Array<unknown[] | number | typeof IN_PROGRESS> = new Array(MIN_REQUESTS).fill(IN_PROGRESS)
   private readonly settled = new Set<number>()
   private readonly settledOrder = new Ring(MAX_SETTLED)
 
@@ -47,22 +56,36 @@ export class Session {
    * (its answer, if any, is queued again).
    */
   begin(rid: number): boolean {
-    const seen = this.replies.get(rid)
-    if (seen === undefined) {
-      this.replies.set(rid, IN_PROGRESS)
-      // The oldest goes, by a ring of ids: iterating a Map from its front is slow once it has churned.
-      const evicted = this.replyOrder.add(rid)
-      if (evicted !== undefined) this.replies.delete(evicted)
-      return true
+    const i = rid % this.rids.length
+    const held = this.rids[i]!
+    if (held === rid) {
+      const seen = this.answers[i]!
+      if (typeof seen === "number") this.confirms.push(rid, seen)
+      else if (seen !== IN_PROGRESS) this.push(seen, 16)
+      return false
     }
-    if (seen !== IN_PROGRESS) this.push(seen, 16)
-    return false
+    if (held !== 0 && this.answers[i] === IN_PROGRESS && this.rids.length < MAX_REQUESTS) {
+      // Would forget a request still being done: make room instead.
+      this.grow()
+      return this.begin(rid)
+    }
+    this.rids[i] = rid
+    this.answers[i] = IN_PROGRESS
+    return true
   }
 
   /** Queues an answer and remembers it for a resend of the same request. */
   answer(rid: number, reply: unknown[]): void {
-    if (this.replies.has(rid)) this.replies.set(rid, reply)
+    const i = rid % this.rids.length
+    if (this.rids[i] === rid) this.answers[i] = reply
     this.push(reply, 16)
+  }
+
+  /** A send is durable: its confirm goes out with the others of this flush. */
+  confirm(rid: number, seq: number): void {
+    const i = rid % this.rids.length
+    if (this.rids[i] === rid) this.answers[i] = seq
+    this.confirms.push(rid, seq)
   }
 
   push(command: unknown, bytes: number): void {
@@ -79,6 +102,20 @@ export class Session {
   /** True if this session acked `token` recently (a resent ack is answered OK again). */
   wasSettled(token: number): boolean {
     return this.settled.has(token)
+  }
+
+  private grow(): void {
+    const rids = this.rids
+    const answers = this.answers
+    const size = rids.length * 2
+    this.rids = new Float64Array(size)
+    this.answers = new Array(size).fill(IN_PROGRESS)
+    for (let i = 0; i < rids.length; i++) {
+      const rid = rids[i]!
+      if (rid === 0) continue
+      this.rids[rid % size] = rid
+      this.answers[rid % size] = answers[i]!
+    }
   }
 }
 

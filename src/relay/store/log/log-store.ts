@@ -25,7 +25,8 @@ import { lockDataDir, unlockDataDir } from "./data-dir.js"
 import { type LogFs, nodeFs, syncDir } from "./log-fs.js"
 import { encodeOp } from "./op-codec.js"
 import { readPayloads } from "./payload-reader.js"
-import { RECORD_HEADER, RecordWriter, SEGMENT_HEADER, segmentHeader } from "./record.js"
+import { messageBound, writeMessage } from "./message-encoder.js"
+import { RecordWriter, SEGMENT_HEADER, segmentHeader } from "./record.js"
 import { replay } from "./recovery.js"
 import { type Segment, SegmentList, segmentBases } from "./segments.js"
 
@@ -203,27 +204,28 @@ export class LogStore implements RelayStore {
     if (this.broken !== undefined) {
       return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `the log is unusable since an earlier failure: ${this.broken.message}`, { cause: this.broken }))
     }
-    let payloads: Buffer[]
     let messageBytes = 0
-    try {
-      payloads = ops.map((op) => {
-        if (op.type === "message") messageBytes += op.body.length
-        return encodeOp(op)
-      })
-    } catch (err) {
-      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
-    }
+    for (const op of ops) if (op.type === "message") messageBytes += op.body.length
     if (messageBytes > 0 && !this.admit(messageBytes)) {
       return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FULL", `the store is full (capacity ${this.maxBytes} bytes)`))
     }
     const batch = this.staged
     const start = batch.ops.length
-    for (let i = 0; i < ops.length; i++) {
-      const seq = this.nextSeq++
-      batch.offsets.push(batch.writer.append(seq, payloads[i]!))
-      batch.ops.push(ops[i]!)
-      batch.seqs.push(seq)
-      batch.sizes.push(RECORD_HEADER + payloads[i]!.length)
+    const mark = batch.writer.length
+    try {
+      for (const op of ops) {
+        const seq = this.nextSeq++
+        // Messages are framed straight into the batch; the rare others through the generic encoder.
+        const at = op.type === "message" ? batch.writer.appendWith(seq, messageBound(op), writeMessage, op) : batch.writer.append(seq, encodeOp(op))
+        batch.offsets.push(at)
+        batch.ops.push(op)
+        batch.seqs.push(seq)
+        batch.sizes.push(batch.writer.length - at)
+      }
+    } catch (err) {
+      batch.writer.truncate(mark)
+      for (const list of [batch.offsets, batch.ops, batch.seqs, batch.sizes] as unknown[][]) list.length = start
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
     }
     return new Promise((resolve, reject) => {
       batch.waiters.push({ start, count: ops.length, resolve, reject })

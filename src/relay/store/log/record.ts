@@ -91,9 +91,30 @@ export class RecordWriter {
     return at
   }
 
+  /**
+   * Appends a record whose payload `write` puts straight into the buffer at
+   * `at` (at most `bound` bytes), returning where it ended; returns the offset.
+   */
+  appendWith<T>(seq: number, bound: number, write: (buf: Buffer, at: number, arg: T) => number, arg: T): number {
+    const at = this.length
+    this.reserve(RECORD_HEADER + bound)
+    const buf = this.buf
+    const end = write(buf, at + RECORD_HEADER, arg)
+    buf.writeUInt32BE(end - at - RECORD_HEADER, at)
+    writeSeq(buf, at + 8, seq)
+    buf.writeUInt32BE(crc32(buf.subarray(at + 8, end)), at + 4)
+    this.length = end
+    return at
+  }
+
   /** The framed bytes; valid until the next append or reset. */
   bytes(): Buffer {
     return this.buf.subarray(0, this.length)
+  }
+
+  /** Drops everything after `length` (an append that failed half way). */
+  truncate(length: number): void {
+    this.length = length
   }
 
   reset(): void {
