@@ -60,6 +60,7 @@ interface Request {
 /** A frame carries at most about this much; a bigger single command goes alone. */
 const MAX_FRAME = 256 * 1024
 const DEFAULT_MAX_MESSAGE = 1024 * 1024
+const NO_FIELDS: unknown[] = []
 
 /**
  * A client of a relay node: durable sends, delayed sends, cancel, consumers.
@@ -198,7 +199,11 @@ export class RelayClient implements ConsumerLink {
   }
 
   /** @internal ConsumerLink */
-  settle(kind: "ack" | "nack" | "extend", token: number, delay: number): Promise<void> {
+  settle(kind: "ack" | "nack" | "extend", token: number, delay: number, epoch: string | undefined): Promise<void> {
+    if (epoch !== this.epoch) {
+      // Delivered by a relay that has restarted since: that lease is gone, the message comes again.
+      return reject("ERR_RELAY_LEASE_EXPIRED", `${kind}: the relay restarted since this delivery; the message is or will be redelivered`)
+    }
     if (kind === "nack" && (!Number.isInteger(delay) || delay < Limits.nackDelay[0] || delay > Limits.nackDelay[1])) {
       return Promise.reject(new ZmeshError("EINVAL", "nack: delay must be a non-negative integer (ms)"))
     }
@@ -249,13 +254,10 @@ export class RelayClient implements ConsumerLink {
     this.outbox.push(command)
     this.outboxBytes += bytes
     if (this.flushScheduled) return
-    if (this.inflight <= 1 && this.outbox.length === 1) {
-      // Nothing else is waiting for the relay: go now. Under load, requests of one turn share a frame.
-      this.flush()
-      return
-    }
     this.flushScheduled = true
-    setImmediate(() => this.flush())
+    // After the code running now and the continuations already queued (e.g. every sender woken
+    // by one CONFIRMS): their requests share this frame, and a lone request waits for nothing.
+    queueMicrotask(() => this.flush())
   }
 
   private flush(): void {
@@ -393,11 +395,17 @@ export class RelayClient implements ConsumerLink {
         for (let i = 0; i + 1 < pairs.length; i += 2) this.confirmed(pairs[i] as number, pairs[i + 1] as number)
         return
       }
+      case Op.OKS: {
+        const rids = c[1]
+        if (!Array.isArray(rids)) return
+        for (const rid of rids) this.answered(rid as number, true, NO_FIELDS)
+        return
+      }
       case Op.DELIVER: {
         const consumer = this.consumers.get(c[1] as number)
         if (consumer === undefined) return // stopped meanwhile: the relay takes it back
         consumer.push(
-          new RelayMessage(this, {
+          new RelayMessage(this, this.epoch, {
             token: c[2] as number,
             queue: c[3] as string,
             id: c[4] as string,

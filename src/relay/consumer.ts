@@ -22,8 +22,8 @@ export interface ConsumeOptions {
 
 /** What a consumer and its messages need of their client. */
 export interface ConsumerLink {
-  /** ack, nack or extend a delivery by its token. */
-  settle(kind: "ack" | "nack" | "extend", token: number, delay: number): Promise<void>
+  /** ack, nack or extend a delivery by its token, given by the relay instance `epoch`. */
+  settle(kind: "ack" | "nack" | "extend", token: number, delay: number, epoch: string | undefined): Promise<void>
   /** The consumer is done; `unseen` are tokens that never reached the application. */
   stop(consumer: RelayConsumer, unseen: number[]): Promise<void>
 }
@@ -54,10 +54,13 @@ export class RelayMessage {
   /** @internal The lease token of this delivery attempt. */
   readonly token: number
   private readonly link: ConsumerLink
+  private readonly epoch: string | undefined
+  private acked: Promise<void> | undefined
 
   /** @internal */
-  constructor(link: ConsumerLink, fields: Omit<RelayMessage, "ack" | "nack" | "extend" | "link">) {
+  constructor(link: ConsumerLink, epoch: string | undefined, fields: Omit<RelayMessage, "ack" | "nack" | "extend" | "link" | "epoch" | "acked">) {
     this.link = link
+    this.epoch = epoch
     this.queue = fields.queue
     this.id = fields.id
     this.seq = fields.seq
@@ -70,17 +73,22 @@ export class RelayMessage {
 
   /** Done with it: resolves once the ack is durable. Rejects ERR_RELAY_LEASE_EXPIRED if the lease was lost (it is redelivered). */
   ack(): Promise<void> {
-    return this.link.settle("ack", this.token, 0)
+    // Acking again while an ack is pending or done is the same ack; after a failure it is tried again.
+    this.acked ??= this.link.settle("ack", this.token, 0, this.epoch).catch((err: Error) => {
+      this.acked = undefined
+      throw err
+    })
+    return this.acked
   }
 
   /** Give it back: redelivered now, or after `delay` ms. Counts as a failed delivery. */
   nack(options?: { delay?: number }): Promise<void> {
-    return this.link.settle("nack", this.token, options?.delay ?? 0)
+    return this.link.settle("nack", this.token, options?.delay ?? 0, this.epoch)
   }
 
   /** Still working on it: renews the lease for another ackTimeout. */
   extend(): Promise<void> {
-    return this.link.settle("extend", this.token, 0)
+    return this.link.settle("extend", this.token, 0, this.epoch)
   }
 }
 

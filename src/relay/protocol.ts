@@ -43,6 +43,8 @@ export const Op = {
   RESET: 68,
   /** [69, [rid, seq, rid, seq, ...]]: OK for several SENDs at once (duplicate false). */
   CONFIRMS: 69,
+  /** [70, [rid, rid, ...]]: OK with no result for several requests at once (acks, extends, nacks, stops). */
+  OKS: 70,
 } as const
 
 export type Opcode = (typeof Op)[keyof typeof Op]

@@ -153,31 +153,27 @@ function stop(session: Session, rid: number, c: unknown[]): void {
     const tokens = Array.isArray(unseen) ? new Set(unseen.filter((t): t is number => typeof t === "number")) : undefined
     consumer.group.removeConsumer(consumer, tokens)
   }
-  session.answer(rid, [Op.OK, rid])
+  session.ok(rid)
 }
 
 function settle(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
   const [op, , token, delay] = c
   const lease = typeof token === "number" ? core.leases.get(token) : undefined
   if (lease === undefined || lease.consumer.session !== session || (lease.settling && op !== Op.ACK)) {
-    if (op === Op.ACK && typeof token === "number" && session.wasSettled(token)) {
-      session.answer(rid, [Op.OK, rid])
-      return
-    }
     throw fail("ERR_RELAY_LEASE_EXPIRED", `no lease for token ${String(token)}: it expired, was settled or released, or the relay restarted; the message is or will be redelivered`)
   }
   const group = lease.consumer.group
   if (op === Op.ACK) return group.ack(lease, rid)
   if (op === Op.EXTEND) {
     group.extend(lease)
-    session.answer(rid, [Op.OK, rid])
+    session.ok(rid)
     return
   }
   const wait = delay === null || delay === undefined ? 0 : delay
   if (!isCount(wait, ...Limits.nackDelay)) throw fail("ERR_RELAY_PROTOCOL", `nack delay must be an integer in ${Limits.nackDelay.join("-")} ms`)
   group.nack(lease, wait, (err) => {
     if (err !== undefined) session.answer(rid, [Op.ERROR, rid, (err as ZmeshError).code ?? "ERR_RELAY_STORE_FAILED", err.message])
-    else session.answer(rid, [Op.OK, rid])
+    else session.ok(rid)
     core.markDirty(session)
   })
 }

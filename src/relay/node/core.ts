@@ -42,7 +42,8 @@ export class NodeCore implements NodeContext {
   readonly router: Router
   readonly counters = { received: 0, confirmed: 0, delivered: 0, acked: 0, redelivered: 0, deadLettered: 0, corrupt: 0, refused: 0 }
   /** Lease ids start at a random point, so that a token from before a restart never names a new lease. */
-  private leaseId = randomInt(2 ** 47) + 1
+  // Kept to 30 bits at the start so tokens stay small integers (no boxing, fast map keys).
+  private leaseId = randomInt(2 ** 30) + 1
   private readonly dirty = new Set<Session>()
   private flushScheduled = false
   private sweeper: NodeJS.Timeout | undefined
@@ -127,7 +128,7 @@ export class NodeCore implements NodeContext {
     this.dirty.add(session)
     if (!this.flushScheduled) {
       this.flushScheduled = true
-      setImmediate(() => this.flush())
+      queueMicrotask(() => this.flush())
     }
   }
 
@@ -136,10 +137,15 @@ export class NodeCore implements NodeContext {
     this.flushScheduled = false
     for (const session of this.dirty) {
       if (session.confirms.length > 0) {
-        // All the confirms of this flush as one command, ahead of the rest.
+        // All the confirms of this flush as one command, ahead of the rest; plain OKs likewise.
         session.outbox.unshift([Op.CONFIRMS, session.confirms])
         session.outboxBytes += session.confirms.length * 5
         session.confirms = []
+      }
+      if (session.oks.length > 0) {
+        session.outbox.unshift([Op.OKS, session.oks])
+        session.outboxBytes += session.oks.length * 5
+        session.oks = []
       }
       const commands = session.outbox
       if (commands.length === 0) continue
@@ -232,7 +238,7 @@ export class NodeCore implements NodeContext {
     // A session the node does not know must register its consumers again (the node restarted, or it expired).
     if (fresh && !(Array.isArray(commands[0]) && commands[0][0] === Op.HELLO)) this.post(session, [Op.RESET], 0)
     for (const command of commands) handleCommand(this, session, command)
-    if (session.outbox.length > 0 || session.confirms.length > 0) this.markDirty(session)
+    if (session.outbox.length > 0 || session.confirms.length > 0 || session.oks.length > 0) this.markDirty(session)
   }
 
   /** After some connection dropped: find which sessions lost theirs (a send to them fails). */

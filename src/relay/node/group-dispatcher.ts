@@ -11,7 +11,7 @@ import { Op } from "../protocol.js"
 import type { GroupSettings, PendingMessage, RelayStore } from "../store/store.js"
 import type { Committer, Then } from "./committer.js"
 import { Heap } from "./heap.js"
-import { type Lease, type Ready, readyFrom } from "./lease.js"
+import type { Lease, Ready } from "./lease.js"
 import { LeaseList } from "./lease-list.js"
 import type { ConsumerState, Session } from "./session.js"
 
@@ -109,8 +109,7 @@ export class GroupDispatcher {
       lease.settling = false
       if (err === undefined) {
         this.forget(lease)
-        session.settle(lease.id)
-        for (const rid of lease.ackRids!) session.answer(rid, [Op.OK, rid])
+        for (const rid of lease.ackRids!) session.ok(rid)
       } else {
         for (const rid of lease.ackRids!) session.answer(rid, [Op.ERROR, rid, (err as { code?: string }).code ?? "ERR_RELAY_STORE_FAILED", err.message])
         if (lease.consumer.closed) this.endLease(lease, false, 0)
@@ -187,7 +186,7 @@ export class GroupDispatcher {
       consumer,
       pos: item.pos,
       message: m,
-      failures: item.failures,
+      failures: item.deliveries,
       deadline: Date.now() + this.settings.ackTimeout,
       settling: false,
       ackRids: undefined,
@@ -200,10 +199,10 @@ export class GroupDispatcher {
     consumer.leases.add(lease)
     this.leases.append(lease)
     if (this.leaseTimer === undefined) this.armLeaseTimer()
-    const command = [Op.DELIVER, consumer.tag, lease.id, this.queue, m.id, m.seq, m.body, m.headers, item.failures + 1, m.storedAt]
+    const command = [Op.DELIVER, consumer.tag, lease.id, this.queue, m.id, m.seq, m.body, m.headers, item.deliveries + 1, m.storedAt]
     ctx.post(consumer.session, command, m.body.length)
     ctx.counters.delivered++
-    if (item.failures > 0) ctx.counters.redelivered++
+    if (item.deliveries > 0) ctx.counters.redelivered++
   }
 
   private forget(lease: Lease): void {
@@ -217,7 +216,7 @@ export class GroupDispatcher {
   private endLease(lease: Lease, counted: boolean, notBefore: number, then?: Then): void {
     this.forget(lease)
     const failures = counted ? lease.failures + 1 : lease.failures
-    const item: Ready = { pos: lease.pos, message: lease.message, failures, notBefore }
+    const item: Ready = { pos: lease.pos, message: lease.message, deliveries: failures, notBefore }
     if (counted && failures >= this.settings.maxDeliveries) {
       this.deadLetter(item, then)
       return
@@ -258,7 +257,7 @@ export class GroupDispatcher {
         if (err !== undefined) {
           // Not moved: it stays in this group and is tried again.
           this.ctx.log("error", `could not dead-letter ${this.queue} seq ${m.seq} to ${dlq}: ${err.message}`)
-          this.returned.push({ ...item, failures: item.failures - 1 })
+          this.returned.push({ ...item, deliveries: item.deliveries - 1 })
           this.dispatch()
         } else {
           this.ctx.counters.deadLettered++
@@ -280,8 +279,8 @@ export class GroupDispatcher {
         for (const p of list) {
           if (p.pos > this.cursor) this.cursor = p.pos
           if (p.message === undefined) this.corrupt(p)
-          else if (p.notBefore > now) this.putBack(readyFrom(p as PendingMessage & { message: NonNullable<PendingMessage["message"]> }))
-          else this.ready.push(readyFrom(p as PendingMessage & { message: NonNullable<PendingMessage["message"]> }))
+          else if (p.notBefore > now) this.putBack(p as Ready)
+          else this.ready.push(p as Ready)
         }
         if (list.length < FETCH_BATCH && generation === this.generation) this.more = false
         this.dispatch()

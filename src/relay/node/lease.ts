@@ -20,14 +20,5 @@ export interface Lease {
   listed: boolean
 }
 
-/** A message waiting for a consumer, fetched from the store or returned by a lease. */
-export interface Ready {
-  readonly pos: number
-  readonly message: StoredMessage
-  readonly failures: number
-  readonly notBefore: number
-}
-
-export function readyFrom(p: PendingMessage & { message: StoredMessage }): Ready {
-  return { pos: p.pos, message: p.message, failures: p.deliveries, notBefore: p.notBefore }
-}
+/** A message waiting for a consumer, as fetched from the store or returned by a lease (`deliveries` = failed ones). */
+export type Ready = PendingMessage & { readonly message: StoredMessage }

@@ -2,7 +2,7 @@
  * A client session on the node, named by the client's routing id: its
  * consumers, its outgoing commands (one frame per flush), the answers to its
  * recent requests (a request resent after a reconnect is answered, not done
- * twice) and its recently settled ack tokens.
+ * twice).
  */
 import type { GroupDispatcher } from "./group-dispatcher.js"
 import type { Lease } from "./lease.js"
@@ -17,8 +17,6 @@ export interface ConsumerState {
   closed: boolean
 }
 
-/** Recently settled ack tokens kept per session (a second ack of one is answered OK). */
-const MAX_SETTLED = 65_536
 /** The request table starts at this size and doubles when it would drop a request still in progress. */
 const MIN_REQUESTS = 1024
 const MAX_REQUESTS = 1 << 20
@@ -35,15 +33,15 @@ export class Session {
   outboxBytes = 0
   /** Confirmed sends waiting to go out, as (rid, seq) pairs: one CONFIRMS command per flush. */
   confirms: number[] = []
+  /** Requests answered with a plain OK (acks, extends...): one OKS command per flush. */
+  oks: number[] = []
   /**
    * Recent requests by rid, direct-mapped (slot = rid % size): the answer, a
-   * send's seq, or IN_PROGRESS. A request resent after a reconnect is answered
+   * send's seq, `true` for a plain OK, or IN_PROGRESS. A request resent after a reconnect is answered
    * from here instead of being done twice.
    */
   private rids = new Float64Array(MIN_REQUESTS)
-  private answers: Array<unknown[] | number | typeof IN_PROGRESS> = new Array(MIN_REQUESTS).fill(IN_PROGRESS)
-  private readonly settled = new Set<number>()
-  private readonly settledOrder = new Ring(MAX_SETTLED)
+  private answers: Array<Answer> = new Array(MIN_REQUESTS).fill(IN_PROGRESS)
 
   constructor(id: Buffer, key: string, now: number) {
     this.id = id
@@ -61,6 +59,7 @@ export class Session {
     if (held === rid) {
       const seen = this.answers[i]!
       if (typeof seen === "number") this.confirms.push(rid, seen)
+      else if (seen === true) this.oks.push(rid)
       else if (seen !== IN_PROGRESS) this.push(seen, 16)
       return false
     }
@@ -93,15 +92,11 @@ export class Session {
     this.outboxBytes += bytes + 32
   }
 
-  settle(token: number): void {
-    this.settled.add(token)
-    const evicted = this.settledOrder.add(token)
-    if (evicted !== undefined) this.settled.delete(evicted)
-  }
-
-  /** True if this session acked `token` recently (a resent ack is answered OK again). */
-  wasSettled(token: number): boolean {
-    return this.settled.has(token)
+  /** A plain OK, sent with the others of this flush. */
+  ok(rid: number): void {
+    const i = rid % this.rids.length
+    if (this.rids[i] === rid) this.answers[i] = true
+    this.oks.push(rid)
   }
 
   private grow(): void {
@@ -119,25 +114,4 @@ export class Session {
   }
 }
 
-/** The last `size` numbers added; `add` returns the one pushed out. */
-class Ring {
-  private readonly items: Float64Array
-  private head = 0
-  private count = 0
-
-  constructor(size: number) {
-    this.items = new Float64Array(size)
-  }
-
-  add(n: number): number | undefined {
-    const size = this.items.length
-    if (this.count < size) {
-      this.items[(this.head + this.count++) % size] = n
-      return undefined
-    }
-    const out = this.items[this.head]!
-    this.items[this.head] = n
-    this.head = (this.head + 1) % size
-    return out
-  }
-}
+type Answer = unknown[] | number | true | typeof IN_PROGRESS

@@ -1,5 +1,5 @@
 /** Segment rolling and deletion, checkpoints, and reopen time that does not grow with history. */
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs"
+import { existsSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import type { LogStore } from "../../../src/relay/store/log/log-store.js"
@@ -114,5 +114,38 @@ describe("log segments and checkpoints", () => {
     await again.close()
     expect(existsSync(newest)).toBe(true)
     unlinkSync(newest)
+  })
+})
+
+describe("space written ahead (preallocation)", () => {
+  afterAll(() => removeTempDirs())
+
+  it("zero-fills ahead of the log, and a reopen after a crash ends the log at its last record without calling the zeros a torn tail", async () => {
+    const dir = tempDir()
+    const { store } = await open(dir, { preallocate: 64 * 1024 })
+    await store.commit([group("q")])
+    await fill(store, "q", 0, 50)
+    const path = join(dir, "log", segmentFiles(dir)[0]!)
+    await waitFor(() => statSync(path).size >= 64 * 1024, "zeros written ahead")
+    const data = readFileSync(path)
+    const end = data.length - [...data].reverse().findIndex((b) => b !== 0)
+    expect(end).toBeLessThan(data.length)
+    // Abandoned as a crash would leave it, zeros and all.
+    const { store: again, recovery } = await open(dir, { preallocate: 64 * 1024 })
+    expect(recovery.notes.join("\n")).not.toMatch(/torn/)
+    expect(statSync(path).size).toBe(end)
+    expect((await pendingIds(again, "q")).length).toBe(50)
+    await fill(again, "q", 50, 60)
+    await again.close()
+    // Closed cleanly: the last segment ends with its last record.
+    const last = join(dir, "log", segmentFiles(dir).at(-1)!)
+    const bytes = readFileSync(last)
+    let at = 16
+    while (at + 16 <= bytes.length && bytes.readUInt32BE(at + 4) !== 0) at += 16 + bytes.readUInt32BE(at)
+    expect(at).toBe(bytes.length)
+    const { store: third, recovery: r3 } = await open(dir)
+    expect(r3.notes.join("\n")).not.toMatch(/torn/)
+    expect((await pendingIds(third, "q")).length).toBe(60)
+    await third.close()
   })
 })

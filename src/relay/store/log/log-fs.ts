@@ -20,7 +20,11 @@ export interface LogFs {
   rename(from: string, to: string): Promise<void>
   unlink(path: string): Promise<void>
   readFile(path: string): Promise<Buffer>
+  /** Writes `length` zero bytes at `from` and fdatasyncs them, off the event loop (space allocated ahead of the log). */
+  fill(fd: number, from: number, length: number): Promise<void>
 }
+
+const ZEROS = Buffer.alloc(1024 * 1024)
 
 function call<T>(run: (done: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => run((err, value) => (err === null ? resolve(value as T) : reject(err))))
@@ -55,6 +59,13 @@ export const nodeFs: LogFs = {
   rename: (from, to) => call<void>((done) => fs.rename(from, to, done)),
   unlink: (path) => call<void>((done) => fs.unlink(path, done)),
   readFile: (path) => call<Buffer>((done) => fs.readFile(path, done)),
+  fill: async (fd, from, length) => {
+    for (let at = 0; at < length; ) {
+      const n = Math.min(ZEROS.length, length - at)
+      at += await call<number>((done) => fs.write(fd, ZEROS, 0, n, from + at, done))
+    }
+    await call<void>((done) => fs.fdatasync(fd, done))
+  },
 }
 
 function rest(buffers: readonly Uint8Array[], skip: number): Uint8Array[] {

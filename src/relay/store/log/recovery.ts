@@ -107,10 +107,14 @@ async function scanSegment(fsx: LogFs, segment: Segment, offset: number, last: b
     }
     const reason = r.ok ? `seq ${r.seq} does not follow ${result.lastSeq}` : r.reason
     if (last) {
-      result.notes.push(`truncated a torn tail of ${fileSize - pos} bytes at ${segment.path} offset ${pos} (${reason})`)
+      // Zeros there were written ahead of the log (preallocation), not a torn write.
+      if (!(await allZero(fsx, segment, pos))) {
+        result.notes.push(`truncated a torn tail of ${fileSize - pos} bytes at ${segment.path} offset ${pos} (${reason})`)
+      }
       await fsx.ftruncate(segment.fd!, pos)
       await fsx.fdatasync(segment.fd!)
       segment.size = pos
+      segment.allocated = pos
       return
     }
     segment.corrupt = true
@@ -126,6 +130,18 @@ async function scanSegment(fsx: LogFs, segment: Segment, offset: number, last: b
     buf = Buffer.alloc(0)
     bufStart = pos
   }
+}
+
+/** True if the segment holds only zero bytes from `from` to its end. */
+async function allZero(fsx: LogFs, segment: Segment, from: number): Promise<boolean> {
+  const chunk = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, segment.size - from)))
+  for (let at = from; at < segment.size; ) {
+    const n = await fsx.read(segment.fd!, chunk, 0, Math.min(chunk.length, segment.size - at), at)
+    if (n === 0) break
+    for (let i = 0; i < n; i++) if (chunk[i] !== 0) return false
+    at += n
+  }
+  return true
 }
 
 /** True if a valid record follows the segment header's place (then a bad header is damage, not a torn write). */

@@ -14,6 +14,11 @@ export class Segment {
   live = 0
   /** Reads in flight: the segment is not deleted under them. */
   readers = 0
+  /** The file's length: zeros past `size` were written ahead so that appends change no metadata. */
+  allocated = 0
+  /** A zero fill in flight, from `fillFrom` on: nothing is written there until it is done. */
+  filling: Promise<void> | undefined
+  fillFrom = 0
   /** Data in it failed a check: on deletion it is moved to quarantine/, not removed. */
   corrupt = false
 
