@@ -146,7 +146,7 @@ async function parent() {
     const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", "--data", dir, "--stats-interval", "0"]
     const useStrace = values.strace && rep === 0
     const relay = useStrace
-      ? spawn("strace", ["-f", "-c", "-o", straceOut, "-e", "trace=fdatasync,fsync,write,writev,pwrite64,pwritev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+      ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
       : spawn(process.execPath, [...process.execArgv, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
     let relayOut = ""
     const endpoint = await new Promise((resolve, reject) => {
@@ -171,12 +171,12 @@ async function parent() {
     log(`round ${rep + 1}: drain with acks: ${num(drained.rate)} msg/s`)
     await consumer.exited(10_000)
     const exited = new Promise((resolve) => relay.on("exit", resolve))
-    relay.kill("SIGTERM")
+    // The relay's own pid (under strace, `relay` is strace).
+    process.kill(Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid), "SIGTERM")
     await exited
     const commits = /(\d+) group commits/.exec(relayOut)?.[1]
     if (useStrace) {
-      straceReport = `strace -f -c -e trace=fdatasync,fsync,write,writev,pwrite64,pwritev of the relay process (round 1, all phases):\n` +
-        `${readFileSync(straceOut, "utf8").trim()}\nrelay: ${relayOut.split("\n").find((l) => /stopped/.test(l)) ?? ""}`
+      straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "")
       log(straceReport)
     }
     log(`round ${rep + 1}: the relay made ${commits ?? "?"} group commits`)
@@ -202,4 +202,47 @@ async function parent() {
   process.stdout.write(out.join("\n") + "\n")
   rmSync(tmp, { recursive: true, force: true })
   void os
+}
+
+/**
+ * Reads `strace -f` output of the relay: per file descriptor, the data writes
+ * (pwrite64/pwritev; zero fills written ahead are told apart by their zeros)
+ * and the fdatasyncs, and the most writes seen between two fdatasyncs of one fd.
+ * @param {string} trace @param {string} stopped
+ */
+function syncReport(trace, stopped) {
+  /** @type {Map<string, { syncs: number, writes: number, zeroFills: number, maxBetween: number, since: number }>} */
+  const fds = new Map()
+  const calls = /** @type {Record<string, number>} */ ({})
+  for (const line of trace.split("\n")) {
+    // A call's start line ("... = n", or "<unfinished ...>" when another thread interleaves); "resumed" lines are skipped.
+    const m = /^\d+\s+(\w+)\((\d+)(.*)$/.exec(line)
+    if (m === null) continue
+    const [, name, fd, rest] = m
+    calls[name] = (calls[name] ?? 0) + 1
+    if (name !== "fdatasync" && name !== "pwrite64" && name !== "pwritev") continue
+    const f = fds.get(fd) ?? { syncs: 0, writes: 0, zeroFills: 0, maxBetween: 0, since: 0 }
+    fds.set(fd, f)
+    if (name === "fdatasync") {
+      f.syncs++
+      f.maxBetween = Math.max(f.maxBetween, f.since)
+      f.since = 0
+    } else if (/^, "(\\0)+"\.\.\./.test(rest)) {
+      f.zeroFills++
+    } else {
+      f.writes++
+      f.since++
+    }
+  }
+  const rows = [["fd", "fdatasync", "data writes", "zero-fill writes", "most data writes between two fdatasyncs"]]
+  for (const [fd, f] of [...fds].sort((a, b) => b[1].syncs - a[1].syncs)) {
+    if (f.syncs + f.writes < 3) continue
+    rows.push([fd, String(f.syncs), String(f.writes), String(f.zeroFills), String(Math.max(f.maxBetween, f.since))])
+  }
+  return [
+    "strace -f -e trace=fdatasync,fsync,pwrite64,pwritev,write,writev of the relay process (round 1, all phases):",
+    `calls: ${Object.entries(calls).map(([k, v]) => `${k} ${v}`).join(", ")} (write/writev are the sockets)`,
+    table(rows, 1),
+    `relay: ${stopped.replace(/^\S+ /, "")}`,
+  ].join("\n")
 }

@@ -50,7 +50,7 @@ export const nodeFs: LogFs = {
     }
   },
   read: (fd, buffer, offset, length, position) => call<number>((done) => fs.read(fd, buffer, offset, length, position, done)),
-  fdatasync: process.env.ZMESH_INLINE_SYNC ? async (fd) => fs.fdatasyncSync(fd) : (fd) => call<void>((done) => fs.fdatasync(fd, done)),
+  fdatasync: (fd) => call<void>((done) => fs.fdatasync(fd, done)),
   fsync: (fd) => call<void>((done) => fs.fsync(fd, done)),
   ftruncate: (fd, length) => call<void>((done) => fs.ftruncate(fd, length, done)),
   size: (fd) => call<fs.Stats>((done) => fs.fstat(fd, done)).then((s) => s.size),
