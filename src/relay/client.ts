@@ -255,9 +255,9 @@ export class RelayClient implements ConsumerLink {
     this.outboxBytes += bytes
     if (this.flushScheduled) return
     this.flushScheduled = true
-    // After the code running now and the continuations already queued (e.g. every sender woken
-    // by one CONFIRMS): their requests share this frame, and a lone request waits for nothing.
-    queueMicrotask(() => this.flush())
+    // At the end of this turn: everything requested in it shares one frame (a microtask would
+    // go after the first ack of a for-await loop, one frame per message).
+    setImmediate(() => this.flush())
   }
 
   private flush(): void {

@@ -128,7 +128,7 @@ export class NodeCore implements NodeContext {
     this.dirty.add(session)
     if (!this.flushScheduled) {
       this.flushScheduled = true
-      queueMicrotask(() => this.flush())
+      setImmediate(() => this.flush())
     }
   }
 
