@@ -18,16 +18,18 @@ import type {
   StoreCorruption,
   StoreOp,
   StoreStats,
-  StoredMessage,
 } from "../store.js"
-import { type Checkpoint, checkpointFiles, decodeCheckpoint, writeCheckpoint } from "./checkpoint.js"
+import type { Checkpoint } from "./checkpoint.js"
+import { Batch } from "./batch.js"
+import { Checkpointer } from "./checkpointer.js"
 import { lockDataDir, unlockDataDir } from "./data-dir.js"
 import { type LogFs, nodeFs, syncDir } from "./log-fs.js"
+import { MessageCache } from "./message-cache.js"
+import { messageBound, writeMessage } from "./message-encoder.js"
 import { encodeOp } from "./op-codec.js"
 import { readPayloads } from "./payload-reader.js"
-import { messageBound, writeMessage } from "./message-encoder.js"
-import { RecordWriter, SEGMENT_HEADER, segmentHeader } from "./record.js"
 import { replay } from "./recovery.js"
+import { SegmentWriter } from "./segment-writer.js"
 import { type Segment, SegmentList, segmentBases } from "./segments.js"
 
 export interface LogStoreOptions {
@@ -53,31 +55,6 @@ export interface LogStoreOptions {
   readonly fs?: LogFs
 }
 
-interface Waiter {
-  readonly start: number
-  readonly count: number
-  readonly resolve: (results: readonly number[]) => void
-  readonly reject: (err: Error) => void
-}
-
-class Batch {
-  readonly writer = new RecordWriter()
-  ops: StoreOp[] = []
-  seqs: number[] = []
-  offsets: number[] = []
-  sizes: number[] = []
-  waiters: Waiter[] = []
-
-  reset(): void {
-    this.writer.reset()
-    this.ops = []
-    this.seqs = []
-    this.offsets = []
-    this.sizes = []
-    this.waiters = []
-  }
-}
-
 /**
  * The embedded segmented log.
  *
@@ -94,11 +71,10 @@ export class LogStore implements RelayStore {
   private readonly checkpointBytes: number
   private readonly checkpointInterval: number
   private readonly maxBytes: number
-  private readonly cacheBytes: number
-  private readonly preallocate: number
   private readonly segments: SegmentList
   private readonly state: RelayState
-  private active: Segment | undefined
+  private readonly writer: SegmentWriter
+  private readonly checkpointer: Checkpointer
   private nextSeq = 1
   private lastApplied = 0
   /** Where the last applied record ends: a checkpoint's replay position. */
@@ -110,19 +86,14 @@ export class LogStore implements RelayStore {
   private flushing = false
   private scheduled = false
   private idleWaiters: Array<() => void> = []
-  private broken: Error | undefined
   private opened = false
   private closed = false
-  private readonly cache = new Map<number, StoredMessage>()
-  private cacheUsed = 0
-  /** Valid checkpoint files, newest first. */
-  private checkpoints: Array<{ name: string; lastSeq: number }> = []
+  private readonly cache: MessageCache
   private checkpointing: Promise<void> | undefined
   private bytesSinceCheckpoint = 0
   private changed = false
   private wantCheckpoint = false
   private wantCleanup = false
-  private cleaning = false
   private timer: NodeJS.Timeout | undefined
   private counters = { commits: 0, ops: 0 }
 
@@ -134,9 +105,17 @@ export class LogStore implements RelayStore {
     this.checkpointBytes = options.checkpointBytes ?? 64 * 1024 * 1024
     this.checkpointInterval = options.checkpointInterval ?? 10_000
     this.maxBytes = options.maxBytes ?? Infinity
-    this.cacheBytes = options.cacheBytes ?? 64 * 1024 * 1024
-    this.preallocate = options.preallocate ?? 4 * 1024 * 1024
+    this.cache = new MessageCache(options.cacheBytes ?? 64 * 1024 * 1024)
     this.segments = new SegmentList(this.logDir)
+    this.writer = new SegmentWriter({
+      fs: this.fs,
+      segments: this.segments,
+      segmentSize: this.segmentSize,
+      preallocate: options.preallocate ?? 4 * 1024 * 1024,
+      // A sealed segment: the next checkpoint covers it, so it can go once acked.
+      rolled: () => (this.wantCheckpoint = true),
+    })
+    this.checkpointer = new Checkpointer(this.fs, this.dir, this.segments, (s) => s === this.writer.active)
     this.state = new RelayState({
       pin: (seq) => {
         const segment = this.segments.of(seq)
@@ -170,7 +149,7 @@ export class LogStore implements RelayStore {
       segment.size = await this.fs.size(segment.fd)
       segment.allocated = segment.size
     }
-    const checkpoint = await this.loadCheckpoint(corruption, notes)
+    const checkpoint = await this.checkpointer.load(corruption, notes)
     if (checkpoint !== undefined) {
       this.state.restore(checkpoint.state)
       this.appliedAt = { segment: checkpoint.segment, offset: checkpoint.offset }
@@ -192,7 +171,7 @@ export class LogStore implements RelayStore {
     else if (result.replayed > 0) notes.push(`no checkpoint: replayed all ${result.replayed} records`)
     this.lastApplied = result.lastSeq
     this.nextSeq = result.lastSeq + 1
-    this.active = this.segments.last
+    this.writer.active = this.segments.last
     this.opened = true
     if (result.replayed > 0) await this.checkpoint()
     this.timer = setInterval(() => {
@@ -210,8 +189,9 @@ export class LogStore implements RelayStore {
 
   commit(ops: readonly StoreOp[]): Promise<readonly number[]> {
     if (!this.opened || this.closed) return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", "the store is not open"))
-    if (this.broken !== undefined) {
-      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `the log is unusable since an earlier failure: ${this.broken.message}`, { cause: this.broken }))
+    const broken = this.writer.broken
+    if (broken !== undefined) {
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `the log is unusable since an earlier failure: ${broken.message}`, { cause: broken }))
     }
     let messageBytes = 0
     for (const op of ops) if (op.type === "message") messageBytes += op.body.length
@@ -232,8 +212,7 @@ export class LogStore implements RelayStore {
         batch.sizes.push(batch.writer.length - at)
       }
     } catch (err) {
-      batch.writer.truncate(mark)
-      for (const list of [batch.offsets, batch.ops, batch.seqs, batch.sizes] as unknown[][]) list.length = start
+      batch.truncate(start, mark)
       return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
     }
     return new Promise((resolve, reject) => {
@@ -302,9 +281,10 @@ export class LogStore implements RelayStore {
       await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
     }
     clearInterval(this.timer)
-    if (this.active !== undefined && this.broken === undefined) await this.seal(this.active).catch(() => undefined)
+    const healthy = this.writer.broken === undefined
+    if (this.writer.active !== undefined && healthy) await this.writer.seal(this.writer.active).catch(() => undefined)
     await this.checkpointing
-    if (this.changed && this.broken === undefined) await this.checkpoint().catch(() => undefined)
+    if (this.changed && healthy) await this.checkpoint().catch(() => undefined)
     for (const segment of this.segments.items) if (segment.fd !== undefined) await this.fs.close(segment.fd)
     await unlockDataDir(this.fs, this.dir)
   }
@@ -320,7 +300,7 @@ export class LogStore implements RelayStore {
     this.staged = this.spare ?? new Batch()
     this.spare = undefined
     try {
-      const base = await this.writeBatch(batch)
+      const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!)
       this.applyBatch(batch, base)
     } catch (err) {
       const error = storeError(err)
@@ -336,92 +316,14 @@ export class LogStore implements RelayStore {
     void this.flush()
   }
 
-  /** Writes a batch with one writev and one fdatasync; returns the file offset of its first record. */
-  private async writeBatch(batch: Batch): Promise<number> {
-    const bytes = batch.writer.bytes()
-    let segment = this.active
-    if (segment === undefined || (segment.size > SEGMENT_HEADER && segment.size + bytes.length > this.segmentSize)) {
-      segment = await this.roll(batch.seqs[0]!)
-    }
-    const position = segment.size
-    const buffers = position === 0 ? [segmentHeader(segment.base), bytes] : [bytes]
-    // Never write where zeros are still being written ahead.
-    if (segment.filling !== undefined && position + SEGMENT_HEADER + bytes.length > segment.fillFrom) await segment.filling
-    try {
-      await this.fs.writev(segment.fd!, buffers, position)
-      await this.fs.fdatasync(segment.fd!)
-    } catch (err) {
-      // Cut the file back to its last synced length, so no later record ever follows a torn one.
-      try {
-        await segment.filling
-        await this.fs.ftruncate(segment.fd!, position)
-        await this.fs.fdatasync(segment.fd!)
-        segment.allocated = position
-      } catch (err2) {
-        this.broken = err2 as Error
-      }
-      throw err
-    }
-    const first = position === 0 ? SEGMENT_HEADER : position
-    segment.size = first + bytes.length
-    this.extend(segment)
-    return first
-  }
-
-  /** Zero-fills the next stretch of the active segment in the background once the log nears the filled end. */
-  private extend(segment: Segment): void {
-    if (this.preallocate === 0 || segment.filling !== undefined || segment.size + this.preallocate / 2 < segment.allocated) return
-    const from = Math.max(segment.allocated, segment.size)
-    segment.fillFrom = from
-    segment.filling = this.fs.fill(segment.fd!, from, this.preallocate).then(
-      () => {
-        segment.allocated = from + this.preallocate
-        segment.filling = undefined
-      },
-      () => {
-        // Only an optimisation: appends work without it.
-        segment.filling = undefined
-      },
-    )
-  }
-
-  /** Cuts a segment's zeros written ahead, so that a sealed segment ends with its last record. */
-  private async seal(segment: Segment): Promise<void> {
-    await segment.filling
-    if (segment.allocated <= segment.size) return
-    await this.fs.ftruncate(segment.fd!, segment.size)
-    await this.fs.fdatasync(segment.fd!)
-    segment.allocated = segment.size
-  }
-
-  /** Starts a new segment, durable in the directory before any record goes into it. */
-  private async roll(base: number): Promise<Segment> {
-    if (this.active !== undefined) await this.seal(this.active)
-    const segment = this.segments.add(base, 0)
-    try {
-      segment.fd = await this.fs.open(segment.path, "wx+")
-      await syncDir(this.fs, this.logDir)
-    } catch (err) {
-      if (segment.fd !== undefined) await this.fs.close(segment.fd).catch(() => undefined)
-      this.segments.remove(segment)
-      throw err
-    }
-    if (this.active !== undefined) this.wantCheckpoint = true
-    this.active = segment
-    return segment
-  }
-
   private applyBatch(batch: Batch, first: number): void {
     const results = new Array<number>(batch.ops.length)
-    const segment = this.active!
+    const segment = this.writer.active!
     for (let i = 0; i < batch.ops.length; i++) {
       const op = batch.ops[i]!
       const seq = batch.seqs[i]!
       results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!)
-      if (op.type === "message" && op.due === 0 && this.cacheUsed + op.body.length <= this.cacheBytes) {
-        this.cache.set(seq, { queue: op.queue, seq, id: op.id, body: Buffer.from(op.body), headers: op.headers, storedAt: op.storedAt, due: 0 })
-        this.cacheUsed += op.body.length
-      }
+      if (op.type === "message" && op.due === 0) this.cache.add(op, seq)
     }
     const bytes = batch.writer.length
     this.lastApplied = batch.seqs[batch.seqs.length - 1]!
@@ -440,24 +342,23 @@ export class LogStore implements RelayStore {
   // ---- checkpoints and segment deletion ---------------------------------------------------
 
   private unpin(seq: number): void {
-    const cached = this.cache.get(seq)
-    if (cached !== undefined) {
-      this.cache.delete(seq)
-      this.cacheUsed -= cached.body.length
-    }
+    this.cache.delete(seq)
     const segment = this.segments.of(seq)
     if (segment === undefined) return
     segment.live--
-    if (segment.live <= 0 && segment !== this.active) this.wantCleanup = true
+    if (segment.live <= 0 && segment !== this.writer.active) this.wantCleanup = true
   }
 
   private maintain(): void {
     if (this.wantCheckpoint || this.bytesSinceCheckpoint >= this.checkpointBytes) this.requestCheckpoint()
-    else if (this.wantCleanup && !this.cleaning) void this.cleanup()
+    else if (this.wantCleanup) {
+      this.wantCleanup = false
+      void this.checkpointer.cleanup().catch(() => undefined)
+    }
   }
 
   private requestCheckpoint(): void {
-    if (this.checkpointing !== undefined || this.broken !== undefined || this.lastApplied === 0) return
+    if (this.checkpointing !== undefined || this.writer.broken !== undefined || this.lastApplied === 0) return
     this.wantCheckpoint = false
     this.checkpointing = this.checkpoint()
       .catch(() => undefined) // retried at the next trigger; the log alone is still complete
@@ -476,54 +377,8 @@ export class LogStore implements RelayStore {
     }
     this.bytesSinceCheckpoint = 0
     this.changed = false
-    const name = await writeCheckpoint(this.fs, this.dir, checkpoint)
-    this.checkpoints = [{ name, lastSeq: checkpoint.lastSeq }, ...this.checkpoints.filter((c) => c.name !== name)]
-    for (const old of this.checkpoints.splice(2)) await this.fs.unlink(join(this.dir, old.name)).catch(() => undefined)
-    this.wantCleanup = true
-    await this.cleanup()
-  }
-
-  /** Deletes sealed segments no message needs whose records the older kept checkpoint covers. */
-  private async cleanup(): Promise<void> {
-    if (this.cleaning || this.checkpoints.length < 2) return
-    this.cleaning = true
     this.wantCleanup = false
-    try {
-      const covered = this.checkpoints[this.checkpoints.length - 1]!.lastSeq
-      const doomed = this.segments.items.filter((s) => {
-        const end = this.segments.endOf(s)
-        return s !== this.active && s.live <= 0 && s.readers === 0 && end !== undefined && end - 1 <= covered
-      })
-      for (const segment of doomed) {
-        this.segments.remove(segment)
-        if (segment.fd !== undefined) await this.fs.close(segment.fd)
-        if (segment.corrupt) {
-          await this.fs.mkdir(join(this.dir, "quarantine"))
-          await this.fs.rename(segment.path, join(this.dir, "quarantine", segment.name))
-        } else {
-          await this.fs.unlink(segment.path)
-        }
-      }
-      if (doomed.length > 0) await syncDir(this.fs, this.logDir)
-    } finally {
-      this.cleaning = false
-    }
-  }
-
-  /** The newest valid checkpoint; every valid one is remembered (the older one guards segment deletion). */
-  private async loadCheckpoint(corruption: StoreCorruption[], notes: string[]): Promise<Checkpoint | undefined> {
-    let newest: Checkpoint | undefined
-    for (const name of checkpointFiles(await this.fs.readdir(this.dir))) {
-      try {
-        const checkpoint = decodeCheckpoint(await this.fs.readFile(join(this.dir, name)))
-        this.checkpoints.push({ name, lastSeq: checkpoint.lastSeq })
-        newest ??= checkpoint
-      } catch (err) {
-        corruption.push({ where: join(this.dir, name), reason: (err as Error).message })
-        notes.push(`checkpoint ${name} is unusable (${(err as Error).message}); trying an older one`)
-      }
-    }
-    return newest
+    await this.checkpointer.write(checkpoint)
   }
 }
 
