@@ -12,7 +12,9 @@ import { appendFileSync, closeSync, cpSync, openSync, readFileSync, readdirSync,
 import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { RelayClient, type RelayConsumer } from "../../src/relay/index.js"
+import { decodeOp } from "../../src/relay/store/log/op-codec.js"
 import { RECORD_HEADER, SEGMENT_HEADER, readSeq } from "../../src/relay/store/log/record.js"
+import type { StoreOp } from "../../src/relay/store/store.js"
 import { type CliRelay, ensureBuilt, killIfAlive, startCli } from "./cli-helpers.js"
 import { removeTempDirs, tempDir } from "./helpers.js"
 
@@ -37,6 +39,8 @@ interface Ledger {
   readonly acking: Set<string>
   /** Ids the relay reported corrupt (by seq, from its log). */
   readonly reported: Set<string>
+  /** Every earlier relay's output lines, for a failure report. */
+  readonly logs: string[]
   next: number
 }
 
@@ -89,17 +93,52 @@ async function load(endpoint: string, ledger: Ledger, stop: Promise<void>): Prom
   await Promise.all(loops)
 }
 
+/** For a failure report: what the log holds about some seqs (their MESSAGE, and ACK/RETRY records naming them). */
+function logAbout(dir: string, seqs: readonly number[]): string {
+  const out: string[] = []
+  const wanted = new Set(seqs)
+  for (const name of readdirSync(join(dir, "log")).filter((n) => n.endsWith(".seg")).sort()) {
+    const data = readFileSync(join(dir, "log", name))
+    for (let at = SEGMENT_HEADER; at + RECORD_HEADER <= data.length; at += RECORD_HEADER + data.readUInt32BE(at)) {
+      const len = data.readUInt32BE(at)
+      if (len === 0 || at + RECORD_HEADER + len > data.length) break
+      const seq = readSeq(data, at + 8)
+      let op: StoreOp
+      try {
+        op = decodeOp(data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len))
+      } catch {
+        continue
+      }
+      const hit = wanted.has(seq) || (op.type === "ack" && op.positions.some((p) => wanted.has(p))) || (op.type === "retry" && wanted.has(op.pos))
+      if (hit) out.push(`${name}@${at} seq ${seq}: ${op.type}${op.type === "message" ? ` ${op.id}` : op.type === "ack" ? ` of ${op.positions.filter((p) => wanted.has(p))}` : ""}`)
+    }
+  }
+  return out.length > 0 ? out.join("\n") : "nothing in the log names them"
+}
+
 /** After a restart: every confirmed, unacked message comes, intact; no acked one does. */
-async function verify(endpoint: string, ledger: Ledger, stderr: () => string): Promise<void> {
+async function verify(endpoint: string, dir: string, ledger: Ledger, stderr: () => string): Promise<void> {
   const client = new RelayClient({ relay: endpoint, sendTimeout: 10_000 })
   const consumer: RelayConsumer = client.consume("crash", { prefetch: 500, maxDeliveries: 1000, ackTimeout: 60_000 })
   const missing = new Set([...ledger.confirmed.keys()].filter((id) => !ledger.acked.has(id) && !ledger.acking.has(id) && !ledger.reported.has(id)))
   const deadline = Date.now() + 15_000
   const acks: Promise<void>[] = []
+  // One receive at a time: a receive abandoned after a wait would take the next message with it.
+  let next = consumer.receive()
   while (missing.size > 0) {
     const left = deadline - Date.now()
-    if (left <= 0) throw new Error(`${missing.size} confirmed messages never came back, e.g. ${[...missing].slice(0, 5).map((id) => `${id} (seq ${ledger.confirmed.get(id)})`).join(", ")}\nstderr:\n${stderr()}`)
-    const m = await Promise.race([consumer.receive(), new Promise<"wait">((resolve) => setTimeout(resolve, Math.min(left, 500), "wait"))])
+    if (left <= 0) {
+      const lost = [...missing].slice(0, 5)
+      const seqs = lost.map((id) => ledger.confirmed.get(id)!)
+      const earlier = ledger.logs.filter((l) => seqs.some((q) => l.includes(String(q))))
+      throw new Error(
+        `${missing.size} confirmed messages never came back, e.g. ${lost.map((id, i) => `${id} (seq ${seqs[i]})`).join(", ")}\n` +
+          `the log: ${logAbout(dir, seqs)}\nstderr now:\n${stderr()}\nearlier relays' log lines naming them:\n${earlier.join("\n")}`,
+      )
+    }
+    let timer: NodeJS.Timeout | undefined
+    const m = await Promise.race([next, new Promise<"wait">((resolve) => (timer = setTimeout(resolve, Math.min(left, 500), "wait")))])
+    clearTimeout(timer)
     if (m === "wait") {
       // Report corrupt messages by seq, from the relay's log, before giving up on them.
       const log = stderr()
@@ -112,6 +151,7 @@ async function verify(endpoint: string, ledger: Ledger, stderr: () => string): P
       continue
     }
     if (m === undefined) throw new Error("the consumer ended")
+    next = consumer.receive()
     if (ledger.acked.has(m.id)) throw new Error(`${m.id} was acked durably and came back (deliveryCount ${m.deliveryCount})`)
     if (!m.body.equals(bodyOf(m.id))) throw new Error(`${m.id} came back damaged: ${m.body.length} bytes`)
     missing.delete(m.id)
@@ -153,7 +193,7 @@ describe("the CLI relay killed with SIGKILL under load", () => {
   it(`loses no confirmed message over ${CYCLES} kill -9 rounds, repairs torn tails, reports a flipped byte`, async () => {
     const dir = tempDir()
     const args = ["--bind", "tcp://127.0.0.1:*", "--data", dir, "--segment-size", String(SEGMENT), "--stats-interval", "0"]
-    const ledger: Ledger = { confirmed: new Map(), acked: new Set(), acking: new Set(), reported: new Set(), next: 0 }
+    const ledger: Ledger = { confirmed: new Map(), acked: new Set(), acking: new Set(), reported: new Set(), logs: [], next: 0 }
     let torn = 0
     let flipped: { file: string; seq: number } | undefined
     for (let cycle = 0; cycle <= CYCLES; cycle++) {
@@ -168,7 +208,7 @@ describe("the CLI relay killed with SIGKILL under load", () => {
         expect(bytes, relay.stdout()).toBeGreaterThanOrEqual(37)
       }
       const r = relay
-      await verify(relay.endpoint, ledger, () => r.stderr()).catch((err: Error) => {
+      await verify(relay.endpoint, dir, ledger, () => r.stderr()).catch((err: Error) => {
         throw new Error(`cycle ${cycle} (data ${dir}): ${err.message}\nstdout:\n${r.stdout()}`)
       })
       if (process.env.ZMESH_CRASH_DEBUG) console.log(`cycle ${cycle}: start ${t1 - t0} ms, verify ${Date.now() - t1} ms`)
@@ -176,6 +216,7 @@ describe("the CLI relay killed with SIGKILL under load", () => {
       const run = 100 + Math.floor(Math.random() * 300)
       await load(relay.endpoint, ledger, new Promise((resolve) => setTimeout(resolve, run)).then(() => void relay!.proc.kill("SIGKILL")))
       await relay.exited
+      ledger.logs.push(...`${relay.stdout()}${relay.stderr()}`.split("\n").filter((l) => l !== "").map((l) => `cycle ${cycle}: ${l}`))
       if ((cycle + 1) % 4 === 0) {
         // A write cut short by a power cut: a record header promising more than follows.
         const last = readdirSync(join(dir, "log")).filter((n) => n.endsWith(".seg")).sort().at(-1)!
