@@ -128,7 +128,12 @@ export class RelayConsumer implements AsyncIterable<RelayMessage> {
     return this.isClosed
   }
 
-  /** The next message; resolves undefined once the consumer is closed. */
+  /**
+   * The next message; resolves undefined once the consumer is closed. Calls
+   * are served in order, so a call whose promise is dropped still takes the
+   * message it was waiting for (keep one call pending at a time, as the
+   * async iteration does).
+   */
   receive(): Promise<RelayMessage | undefined> {
     const m = this.buffer.shift()
     if (m !== undefined) return Promise.resolve(m)

@@ -177,5 +177,3 @@ function settle(core: NodeCore, session: Session, rid: number, c: unknown[]): vo
     core.markDirty(session)
   })
 }
-
-export type { ConsumerState }
