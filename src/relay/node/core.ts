@@ -41,8 +41,11 @@ export class NodeCore implements NodeContext {
   readonly options: CoreOptions
   readonly router: Router
   readonly counters = { received: 0, confirmed: 0, delivered: 0, acked: 0, redelivered: 0, deadLettered: 0, corrupt: 0, refused: 0 }
-  /** Lease ids start at a random point, so that a token from before a restart never names a new lease. */
-  // Kept to 30 bits at the start so tokens stay small integers (no boxing, fast map keys).
+  /**
+   * Lease ids (ack tokens) start at a random point, so that a token from before a restart is
+   * unlikely to name a new lease of the same session (and RelayClient refuses such acks itself,
+   * by epoch); below 2^30 at the start, so that tokens stay small integers (fast map keys).
+   */
   private leaseId = randomInt(2 ** 30) + 1
   private readonly dirty = new Set<Session>()
   private flushScheduled = false
