@@ -20,6 +20,8 @@ const stops = [
   ["paranoid-pirate.js", "Paranoid Pirate: a worker dies mid request, the queue requeues it"],
   ["majordomo.js", "Majordomo: a stand-alone MDP/0.2 broker serves requests by service name"],
   ["clone.js", "Clone: shared key-value state; a late joiner catches up from a snapshot"],
+  ["relay-store-and-forward.js", "relay: messages sent while no consumer runs are kept on disk and delivered later"],
+  ["relay-delay.js", "relay: a delayed message arrives when it is due, not before"],
 ]
 
 const STOP_TIMEOUT = 20_000

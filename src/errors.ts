@@ -70,6 +70,34 @@ export const ErrorCode = {
   ERR_PATTERN_PROTOCOL: "ERR_PATTERN_PROTOCOL",
   /** A message could not be decoded (zmesh/msgpack: not valid MessagePack). */
   ERR_DECODE: "ERR_DECODE",
+  /** Relay: a queue, group or dead-letter queue name that is empty, too long or has characters outside `A-Z a-z 0-9 . _ - : /`. */
+  ERR_RELAY_INVALID_QUEUE: "ERR_RELAY_INVALID_QUEUE",
+  /** Relay: a message (body plus headers) larger than the relay's `maxMessageSize`. */
+  ERR_RELAY_MESSAGE_TOO_LARGE: "ERR_RELAY_MESSAGE_TOO_LARGE",
+  /** Relay: a `delay` or `at` further ahead than the relay's `maxDelay`. */
+  ERR_RELAY_DELAY_TOO_LONG: "ERR_RELAY_DELAY_TOO_LONG",
+  /** Relay: `delay` and `at` given together; they exclude each other. */
+  ERR_RELAY_DELAY_CONFLICT: "ERR_RELAY_DELAY_CONFLICT",
+  /** Relay: no answer from the relay within `sendTimeout` (unreachable, or too slow to confirm). */
+  ERR_RELAY_UNREACHABLE: "ERR_RELAY_UNREACHABLE",
+  /** Relay: the store is full; new messages are refused until acknowledgements free space. */
+  ERR_RELAY_STORE_FULL: "ERR_RELAY_STORE_FULL",
+  /** Relay: the store failed to make the operation durable (an I/O error); nothing was confirmed. */
+  ERR_RELAY_STORE_FAILED: "ERR_RELAY_STORE_FAILED",
+  /** Relay: a frame or command the relay protocol does not allow (not MessagePack, wrong shape or types). */
+  ERR_RELAY_PROTOCOL: "ERR_RELAY_PROTOCOL",
+  /** Relay: a command with an opcode the relay does not know. */
+  ERR_RELAY_UNKNOWN_COMMAND: "ERR_RELAY_UNKNOWN_COMMAND",
+  /** Relay: a client speaking a protocol version the relay does not support. */
+  ERR_RELAY_VERSION: "ERR_RELAY_VERSION",
+  /** Relay: ack/nack/extend of a delivery whose lease is gone (expired, released, or the relay restarted); the message is or will be redelivered. */
+  ERR_RELAY_LEASE_EXPIRED: "ERR_RELAY_LEASE_EXPIRED",
+  /** Relay: the client or consumer was closed before the call completed, or a call was made after close. */
+  ERR_RELAY_CLOSED: "ERR_RELAY_CLOSED",
+  /** Relay: stored data failed its checksum or does not parse; reported, kept on disk, never silently dropped. */
+  ERR_RELAY_CORRUPT: "ERR_RELAY_CORRUPT",
+  /** Relay: the data folder cannot be used (not writable, not a folder, or locked by a running relay). */
+  ERR_RELAY_DATA_DIR: "ERR_RELAY_DATA_DIR",
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -56,6 +56,8 @@ const expected: Record<string, RegExp[]> = {
   "simple-pirate.js": [/worker-a: 1 squared is 1/, /worker-b: 2 squared is 4/, /worker-a: 3 squared is 9/],
   "paranoid-pirate.js": [/fragile: got "important job" \.\.\. and crashes/, /fragile went silent \(expired\)/, /request fragile held goes to another worker/, /client: sturdy did "important job"/],
   "majordomo.js": [/broker listening on tcp:\/\//, /"nobody" does not/, /partial reply "working on it"/, /final reply "HELLO MAJORDOMO"/, /worker: stopped/, /broker: stopped/],
+  "relay-store-and-forward.js": [/producer: order 3 is durable/, /consumer: got "order 1" \(delivery 1\)/, /consumer: got "order 3" \(delivery 1\)/, /all 3 orders sent while no consumer ran were delivered/],
+  "relay-delay.js": [/got "send the invoice now" after 0\.\d s/, /got "call the customer back" after (1\.[5-9]|[2-9]\.\d) s/, /the delayed reminder came when it was due/],
   "clone.js": [/late client caught up at sequence 4: thermostat=21, kitchen=on/, /"lights\/" client sees only: lights\/garden, lights\/kitchen$/m, /late client has garden=on, "lights\/" client has garden=on/, /session\/visitor=undefined/],
 }
 

@@ -1,0 +1,266 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Durable relay throughput, end to end and the store alone, in one run:
+ *
+ * - confirmed sends/s of 256 B messages with 1, 16 and 256 sends in flight:
+ *   a producer process -> the relay process (`node dist/src/cli.js relay`) ->
+ *   fdatasync -> confirm. Every confirm is a durable message.
+ * - drain with acks: a consumer process takes everything back, acking each
+ *   message (acks in flight together, each resolving once durable).
+ * - the store alone: LogStore.commit() of one message per call with the same
+ *   numbers in flight, in one process, no network.
+ *
+ *   npm run build && node bench/relay/throughput.js          # ~1 min here
+ *   node bench/relay/throughput.js --quick --reps 1
+ *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
+ *
+ * Each cell is the median of --reps rounds (default 3); a round uses a fresh
+ * data folder under the OS temp folder (the same disk as /tmp).
+ */
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import os from "node:os"
+import path from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { childIO, childSpec, installCleanup, isChild, log, machine, median, num, startChild, table } from "../e2e/lib.js"
+
+const SCRIPT = fileURLToPath(import.meta.url)
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+const CLI = path.join(ROOT, "dist/src/cli.js")
+const SIZE = 256
+const INFLIGHT = [1, 16, 256]
+
+if (isChild()) await child(childSpec())
+else await parent()
+
+// ---- children ------------------------------------------------------------------------
+
+/** @param {{ role: string, endpoint?: string, dir?: string, counts?: Record<string, number> }} spec */
+async function child(spec) {
+  const io = childIO()
+  const relay = await import("zmesh/relay")
+  const body = Buffer.alloc(SIZE, 0x61)
+  if (spec.role === "producer") {
+    const client = new relay.RelayClient({ relay: /** @type {string} */ (spec.endpoint) })
+    // Warm-up (JIT, connection, relay): a tenth of each count into another queue, untimed.
+    for (const inflight of INFLIGHT) {
+      const n = Math.ceil(/** @type {Record<string, number>} */ (spec.counts)[inflight] / 10)
+      let next = 0
+      await Promise.all(Array.from({ length: inflight }, async () => { while (next++ < n) await client.send("warmup", body) }))
+    }
+    for (const inflight of INFLIGHT) {
+      const n = /** @type {Record<string, number>} */ (spec.counts)[inflight]
+      let next = 0
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: inflight }, async () => {
+          while (next < n) {
+            next++
+            await client.send("bench", body)
+          }
+        }),
+      )
+      io.post({ type: "sent", inflight, rate: n / ((performance.now() - t0) / 1000) })
+    }
+    await client.close()
+  } else if (spec.role === "consumer") {
+    const total = Object.values(/** @type {Record<string, number>} */ (spec.counts)).reduce((a, b) => a + b, 0)
+    const client = new relay.RelayClient({ relay: /** @type {string} */ (spec.endpoint) })
+    // Warm-up: the producer's warm-up queue, drained untimed.
+    const warm = client.consume("warmup", { prefetch: 2000 })
+    const warmTotal = Object.values(/** @type {Record<string, number>} */ (spec.counts)).reduce((a, n) => a + Math.ceil(n / 10), 0)
+    let warmed = 0
+    for await (const m of warm) {
+      void m.ack()
+      if (++warmed === warmTotal) break
+    }
+    await warm.close()
+    const consumer = client.consume("bench", { prefetch: 2000 })
+    let got = 0
+    let bad = 0
+    /** @type {Promise<void>[]} */
+    const acks = []
+    let t0 = 0
+    for await (const m of consumer) {
+      if (got === 0) t0 = performance.now()
+      if (m.body.length !== SIZE) bad++
+      acks.push(m.ack())
+      if (++got === total) break
+    }
+    await Promise.all(acks)
+    io.post({ type: "drained", rate: (total - 1) / ((performance.now() - t0) / 1000), bad })
+    await consumer.close()
+    await client.close()
+  } else if (spec.role === "store") {
+    for (const inflight of INFLIGHT) {
+      const n = /** @type {Record<string, number>} */ (spec.counts)[inflight]
+      const dir = mkdtempSync(path.join(/** @type {string} */ (spec.dir), `store-${inflight}-`))
+      const store = new relay.LogStore({ dir })
+      await store.open()
+      let warm = 0
+      await Promise.all(Array.from({ length: inflight }, async () => {
+        while (warm++ < n / 10) await store.commit([{ type: "message", queue: "warmup", id: String(warm), body, headers: null, storedAt: Date.now(), due: 0 }])
+      }))
+      let next = 0
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: inflight }, async () => {
+          while (next < n) {
+            next++
+            await store.commit([{ type: "message", queue: "bench", id: String(next), body, headers: null, storedAt: Date.now(), due: 0 }])
+          }
+        }),
+      )
+      const rate = n / ((performance.now() - t0) / 1000)
+      io.post({ type: "stored", inflight, rate, commits: store.stats().commits })
+      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  io.done()
+}
+
+// ---- parent --------------------------------------------------------------------------
+
+async function parent() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      reps: { type: "string", default: "3" },
+      strace: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  })
+  if (values.help) {
+    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace]\n")
+    return
+  }
+  if (!existsSync(CLI)) throw new Error("build first: npm run build")
+  const reps = Number(values.reps)
+  const scale = values.quick ? 0.1 : 1
+  /** @type {Record<string, number>} */
+  const counts = { 1: Math.round(3000 * scale), 16: Math.round(40_000 * scale), 256: Math.round(400_000 * scale) }
+  const tmp = installCleanup()
+  const header = machine("Relay throughput, 256 B messages, durable (fdatasync before confirm)")
+  log(header)
+  /** @type {Record<string, number[]>} */
+  const results = {}
+  const add = (/** @type {string} */ key, /** @type {number} */ v) => (results[key] ??= []).push(v)
+  let straceReport = ""
+  for (let rep = 0; rep < reps; rep++) {
+    // The store alone.
+    const store = startChild(SCRIPT, { role: "store", dir: tmp, counts }, "store")
+    for (const inflight of INFLIGHT) {
+      const m = await store.next("stored", 600_000)
+      add(`store ${inflight}`, m.rate)
+      log(`round ${rep + 1}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits)`)
+    }
+    await store.exited(10_000)
+    // End to end.
+    const dir = mkdtempSync(path.join(tmp, "relay-"))
+    const straceOut = path.join(tmp, `strace-${rep}.txt`)
+    const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", "--data", dir, "--stats-interval", "0"]
+    const useStrace = values.strace && rep === 0
+    const relay = useStrace
+      ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(process.execPath, [...process.execArgv, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+    let relayOut = ""
+    const endpoint = await new Promise((resolve, reject) => {
+      relay.stdout.on("data", (d) => {
+        relayOut += d.toString()
+        const m = /listening on (\S+)/.exec(relayOut)
+        if (m) resolve(m[1])
+      })
+      relay.on("exit", (code) => reject(new Error(`relay exited (${code}): ${relayOut}`)))
+    })
+    const producer = startChild(SCRIPT, { role: "producer", endpoint, counts }, "producer")
+    for (const inflight of INFLIGHT) {
+      const m = await producer.next("sent", 600_000)
+      add(`relay ${inflight}`, m.rate)
+      log(`round ${rep + 1}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s`)
+    }
+    await producer.exited(10_000)
+    const consumer = startChild(SCRIPT, { role: "consumer", endpoint, counts }, "consumer")
+    const drained = await consumer.next("drained", 600_000)
+    if (drained.bad > 0) throw new Error(`${drained.bad} messages came back with the wrong size`)
+    add("drain", drained.rate)
+    log(`round ${rep + 1}: drain with acks: ${num(drained.rate)} msg/s`)
+    await consumer.exited(10_000)
+    const exited = new Promise((resolve) => relay.on("exit", resolve))
+    // The relay's own pid (under strace, `relay` is strace).
+    process.kill(Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid), "SIGTERM")
+    await exited
+    const commits = /(\d+) group commits/.exec(relayOut)?.[1]
+    if (useStrace) {
+      straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "")
+      log(straceReport)
+    }
+    log(`round ${rep + 1}: the relay made ${commits ?? "?"} group commits`)
+    rmSync(dir, { recursive: true, force: true })
+  }
+  const m = (/** @type {string} */ k) => median(results[k] ?? [0])
+  const rows = [["in flight", "store alone msg/s", "relay e2e confirmed msg/s", "relay/store"]]
+  for (const inflight of INFLIGHT) {
+    rows.push([String(inflight), num(m(`store ${inflight}`)), num(m(`relay ${inflight}`)), `${(m(`relay ${inflight}`) / m(`store ${inflight}`)).toFixed(2)}x`])
+  }
+  const out = [
+    header,
+    `counts: ${counts[1]} / ${counts[16]} / ${counts[256]} messages at 1 / 16 / 256 in flight; median of ${reps}; load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    "",
+    table(rows, 1),
+    "",
+    `drain with acks (consumer process, prefetch 2000, every message acked durably): ${num(m("drain"))} msg/s`,
+    "",
+    `targets: >= 100k at 256 in flight: ${m("relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("relay 1") >= 3000 ? "met" : "MISSED"}; ` +
+      `drain >= 100k: ${m("drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("relay 256") >= m("store 256") / 2 ? "met" : "MISSED"}`,
+  ]
+  if (straceReport) out.push("", straceReport)
+  process.stdout.write(out.join("\n") + "\n")
+  rmSync(tmp, { recursive: true, force: true })
+  void os
+}
+
+/**
+ * Reads `strace -f` output of the relay: per file descriptor, the data writes
+ * (pwrite64/pwritev; zero fills written ahead are told apart by their zeros)
+ * and the fdatasyncs, and the most writes seen between two fdatasyncs of one fd.
+ * @param {string} trace @param {string} stopped
+ */
+function syncReport(trace, stopped) {
+  /** @type {Map<string, { syncs: number, writes: number, zeroFills: number, maxBetween: number, since: number }>} */
+  const fds = new Map()
+  const calls = /** @type {Record<string, number>} */ ({})
+  for (const line of trace.split("\n")) {
+    // A call's start line ("... = n", or "<unfinished ...>" when another thread interleaves); "resumed" lines are skipped.
+    const m = /^\d+\s+(\w+)\((\d+)(.*)$/.exec(line)
+    if (m === null) continue
+    const [, name, fd, rest] = m
+    calls[name] = (calls[name] ?? 0) + 1
+    if (name !== "fdatasync" && name !== "pwrite64" && name !== "pwritev") continue
+    const f = fds.get(fd) ?? { syncs: 0, writes: 0, zeroFills: 0, maxBetween: 0, since: 0 }
+    fds.set(fd, f)
+    if (name === "fdatasync") {
+      f.syncs++
+      f.maxBetween = Math.max(f.maxBetween, f.since)
+      f.since = 0
+    } else if (/^, "(\\0)+"\.\.\./.test(rest)) {
+      f.zeroFills++
+    } else {
+      f.writes++
+      f.since++
+    }
+  }
+  const rows = [["fd", "fdatasync", "data writes", "zero-fill writes", "most data writes between two fdatasyncs"]]
+  for (const [fd, f] of [...fds].sort((a, b) => b[1].syncs - a[1].syncs)) {
+    if (f.syncs + f.writes < 3) continue
+    rows.push([fd, String(f.syncs), String(f.writes), String(f.zeroFills), String(Math.max(f.maxBetween, f.since))])
+  }
+  return [
+    "strace -f -e trace=fdatasync,fsync,pwrite64,pwritev,write,writev of the relay process (round 1, all phases):",
+    `calls: ${Object.entries(calls).map(([k, v]) => `${k} ${v}`).join(", ")} (write/writev are the sockets)`,
+    table(rows, 1),
+    `relay: ${stopped.replace(/^\S+ /, "")}`,
+  ].join("\n")
+}

@@ -1,0 +1,126 @@
+/**
+ * The relay protocol (docs/relay.md): over DEALER (client) to ROUTER (node),
+ * every ZMTP message is one frame holding a MessagePack array of commands,
+ * each an array whose first element is its opcode. Several commands share a
+ * frame whenever several are ready in the same event-loop turn.
+ */
+import { Packr } from "msgpackr"
+import { ZmeshError, type ErrorCode } from "../errors.js"
+
+export const PROTOCOL_VERSION = 1
+
+/** Opcodes: requests from clients below 64, messages from the node from 64. */
+export const Op = {
+  /** [1, rid, version, heartbeat?] -> OK [info] */
+  HELLO: 1,
+  /** [2, rid, queue, id, body, headers|nil, delay|nil, at|nil] -> OK [seq, duplicate] */
+  SEND: 2,
+  /** [3, rid, queue, id] -> OK [cancelled] */
+  CANCEL: 3,
+  /** [4, rid, tag, queue, group, prefetch, ackTimeout, maxDeliveries, deadLetterQueue] -> OK [settings] */
+  CONSUME: 4,
+  /** [5, rid, tag, unseen tokens] -> OK [] */
+  STOP: 5,
+  /** [6, rid, token] -> OK [] once durable */
+  ACK: 6,
+  /** [7, rid, token, delay] -> OK [] */
+  NACK: 7,
+  /** [8, rid, token] -> OK [] */
+  EXTEND: 8,
+  /** [9] -> PONG: keeps the session alive. */
+  PING: 9,
+  /** [10]: the client is closing; its consumers stop and their messages go back at once. */
+  BYE: 10,
+  /** [64, rid, ...result] */
+  OK: 64,
+  /** [65, rid (0 when none), code, message] */
+  ERROR: 65,
+  /** [66, tag, token, queue, id, seq, body, headers|nil, deliveryCount, storedAt] */
+  DELIVER: 66,
+  /** [67] */
+  PONG: 67,
+  /** [68]: the node does not know this session (it expired or the node restarted): HELLO and CONSUME again. */
+  RESET: 68,
+  /** [69, [rid, seq, rid, seq, ...]]: OK for several SENDs at once (duplicate false). */
+  CONFIRMS: 69,
+  /** [70, [rid, rid, ...]]: OK with no result for several requests at once (acks, extends, nacks, stops). */
+  OKS: 70,
+} as const
+
+export type Opcode = (typeof Op)[keyof typeof Op]
+
+/** What the node says about itself in its answer to HELLO. */
+export interface NodeInfo {
+  readonly version: number
+  /** Random per node start: a change means the node restarted and old leases are gone. */
+  readonly epoch: string
+  readonly maxMessageSize: number
+  readonly maxDelay: number
+  /** ms of silence after which the node ends a session; clients PING well within it. */
+  readonly sessionTimeout: number
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true })
+
+export function encodeFrame(commands: readonly unknown[]): Buffer {
+  return packr.pack(commands)
+}
+
+/** Decodes a frame into its commands; throws ERR_RELAY_PROTOCOL for anything else. */
+export function decodeFrame(frame: Buffer): unknown[][] {
+  let value: unknown
+  try {
+    value = packr.unpack(frame)
+  } catch (err) {
+    throw new ZmeshError("ERR_RELAY_PROTOCOL", `frame is not MessagePack: ${(err as Error).message}`, { cause: err })
+  }
+  if (!Array.isArray(value)) throw new ZmeshError("ERR_RELAY_PROTOCOL", "frame is not an array of commands")
+  return value as unknown[][]
+}
+
+/** Queue and group names: 1-200 characters of A-Z a-z 0-9 . _ - : / */
+const NAME = /^[A-Za-z0-9._:/-]{1,200}$/
+const knownNames = new Set<string>()
+
+export function isName(value: unknown): value is string {
+  if (typeof value !== "string") return false
+  if (knownNames.has(value)) return true
+  if (!NAME.test(value)) return false
+  if (knownNames.size < 10_000) knownNames.add(value)
+  return true
+}
+
+export const MAX_ID_LENGTH = 255
+
+export function isId(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_ID_LENGTH
+}
+
+/** Headers: an object of string values (or nil); returns their size in bytes, or -1 if malformed. */
+export function headersSize(value: unknown): number {
+  if (value === null || value === undefined) return 0
+  if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) return -1
+  let size = 0
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "string") return -1
+    size += Buffer.byteLength(k) + Buffer.byteLength(v)
+  }
+  return size
+}
+
+export function isCount(value: unknown, min: number, max: number): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max
+}
+
+/** An error for the client, with the code it will see. */
+export function fail(code: ErrorCode, message: string): ZmeshError {
+  return new ZmeshError(code, message)
+}
+
+/** Limits on consumer settings, checked on both sides. */
+export const Limits = {
+  prefetch: [1, 100_000],
+  ackTimeout: [1, 24 * 3600_000],
+  maxDeliveries: [1, 1_000_000],
+  nackDelay: [0, 365 * 24 * 3600_000],
+} as const

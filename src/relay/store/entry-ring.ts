@@ -1,0 +1,112 @@
+/**
+ * A queue's stored messages in position order, as a growable ring of
+ * numbers (position, seq, location, size per entry): a few bytes per message
+ * instead of an object, O(1) append and trim, binary search by position.
+ * Entries have absolute indices that stay valid while older ones are trimmed.
+ */
+const STRIDE = 4
+
+export class EntryRing {
+  private data: Float64Array
+  /** Slot of the first entry. */
+  private head = 0
+  private capacity: number
+  length = 0
+  /** Absolute index of the first entry; grows as entries are trimmed. */
+  first = 0
+
+  constructor(capacity = 64) {
+    this.capacity = capacity
+    this.data = new Float64Array(capacity * STRIDE)
+  }
+
+  /** Absolute index one past the last entry. */
+  get end(): number {
+    return this.first + this.length
+  }
+
+  push(pos: number, seq: number, loc: number, size: number): void {
+    if (this.length === this.capacity) this.grow()
+    const at = ((this.head + this.length) % this.capacity) * STRIDE
+    const d = this.data
+    d[at] = pos
+    d[at + 1] = seq
+    d[at + 2] = loc
+    d[at + 3] = size
+    this.length++
+  }
+
+  /** Drops the first entry. */
+  shift(): void {
+    if (this.length === 0) return
+    this.head = (this.head + 1) % this.capacity
+    this.length--
+    this.first++
+  }
+
+  pos(index: number): number {
+    return this.data[this.slot(index)]!
+  }
+
+  seq(index: number): number {
+    return this.data[this.slot(index) + 1]!
+  }
+
+  loc(index: number): number {
+    return this.data[this.slot(index) + 2]!
+  }
+
+  size(index: number): number {
+    return this.data[this.slot(index) + 3]!
+  }
+
+  /** Absolute index of the first entry with position > pos (`end` if none). */
+  upperBound(pos: number): number {
+    let lo = this.first
+    let hi = this.end
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (this.pos(mid) <= pos) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  /** Absolute index of the entry at exactly `pos`, or -1. */
+  indexOf(pos: number): number {
+    const i = this.upperBound(pos - 1)
+    return i < this.end && this.pos(i) === pos ? i : -1
+  }
+
+  /** The entries as a flat array of numbers, for a checkpoint. */
+  toArray(): Float64Array {
+    const out = new Float64Array(this.length * STRIDE)
+    for (let i = 0; i < this.length; i++) out.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+    return out
+  }
+
+  static from(first: number, flat: Float64Array): EntryRing {
+    const count = flat.length / STRIDE
+    const ring = new EntryRing(Math.max(64, 2 ** Math.ceil(Math.log2(count + 1))))
+    ring.data.set(flat)
+    ring.length = count
+    ring.first = first
+    return ring
+  }
+
+  private slot(index: number): number {
+    return this.slotRel(index - this.first)
+  }
+
+  private slotRel(offset: number): number {
+    return ((this.head + offset) % this.capacity) * STRIDE
+  }
+
+  private grow(): void {
+    const next = new Float64Array(this.capacity * 2 * STRIDE)
+    for (let i = 0; i < this.length; i++) next.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+    this.data = next
+    this.head = 0
+    this.capacity *= 2
+  }
+}

@@ -1,0 +1,391 @@
+/**
+ * The embedded default store: a segmented append-only log with group commit.
+ * Everything committed in one event-loop turn, and everything that arrives
+ * while a sync is in flight, becomes one write and one fdatasync; operations
+ * take effect in memory (RelayState) only after that sync. Checkpoints bound
+ * the replay on reopen; a segment is deleted once no stored message needs it
+ * and two checkpoints cover its records.
+ */
+import { join } from "node:path"
+import { ZmeshError } from "../../../errors.js"
+import { RelayState } from "../relay-state.js"
+import type {
+  DueMessage,
+  PendingMessage,
+  QueueInfo,
+  Recovery,
+  RelayStore,
+  StoreCorruption,
+  StoreOp,
+  StoreStats,
+} from "../store.js"
+import type { Checkpoint } from "./checkpoint.js"
+import { Batch } from "./batch.js"
+import { Checkpointer } from "./checkpointer.js"
+import { lockDataDir, unlockDataDir } from "./data-dir.js"
+import { type LogFs, nodeFs, syncDir } from "./log-fs.js"
+import { MessageCache } from "./message-cache.js"
+import { messageBound, writeMessage } from "./message-encoder.js"
+import { encodeOp } from "./op-codec.js"
+import { readPayloads } from "./payload-reader.js"
+import { replay } from "./recovery.js"
+import { SegmentWriter } from "./segment-writer.js"
+import { type Segment, SegmentList, segmentBases } from "./segments.js"
+
+export interface LogStoreOptions {
+  /** The data folder; created if missing. */
+  readonly dir: string
+  /** Bytes after which a new segment is started (default 64 MiB). */
+  readonly segmentSize?: number
+  /** Log bytes after which a checkpoint is written (default 64 MiB). */
+  readonly checkpointBytes?: number
+  /** ms between checkpoints while anything changes (default 10000). */
+  readonly checkpointInterval?: number
+  /** Capacity in bytes: sends are refused (ERR_RELAY_STORE_FULL) beyond it (default: no limit). */
+  readonly maxBytes?: number
+  /** Bytes of recent message bodies kept in memory for delivery (default 64 MiB). */
+  readonly cacheBytes?: number
+  /**
+   * Bytes of zeros written (and synced) ahead of the log's end, in the
+   * background, so that a commit's fdatasync has only data to flush, not a
+   * file size change (default 4 MiB; 0 = off).
+   */
+  readonly preallocate?: number
+  /** The file operations to use (tests inject failures here). */
+  readonly fs?: LogFs
+}
+
+/**
+ * The embedded segmented log.
+ *
+ * @example
+ * ```ts
+ * const node = await RelayNode.start({ bind: "tcp://127.0.0.1:*", dataDir: "./data", store: new LogStore({ dir: "./data", maxBytes: 1e9 }) })
+ * ```
+ */
+export class LogStore implements RelayStore {
+  private readonly dir: string
+  private readonly logDir: string
+  private readonly fs: LogFs
+  private readonly segmentSize: number
+  private readonly checkpointBytes: number
+  private readonly checkpointInterval: number
+  private readonly maxBytes: number
+  private readonly segments: SegmentList
+  private readonly state: RelayState
+  private readonly writer: SegmentWriter
+  private readonly checkpointer: Checkpointer
+  private nextSeq = 1
+  private lastApplied = 0
+  /** Where the last applied record ends: a checkpoint's replay position. */
+  private appliedAt: { segment: number; offset: number } | undefined
+  private staged = new Batch()
+  /** The batch being written and synced. */
+  private inflight: Batch | undefined
+  private spare: Batch | undefined = new Batch()
+  private flushing = false
+  private scheduled = false
+  private idleWaiters: Array<() => void> = []
+  private opened = false
+  private closed = false
+  private readonly cache: MessageCache
+  private checkpointing: Promise<void> | undefined
+  private bytesSinceCheckpoint = 0
+  private changed = false
+  private wantCheckpoint = false
+  private wantCleanup = false
+  private timer: NodeJS.Timeout | undefined
+  private counters = { commits: 0, ops: 0 }
+
+  constructor(options: LogStoreOptions) {
+    this.dir = options.dir
+    this.logDir = join(options.dir, "log")
+    this.fs = options.fs ?? nodeFs
+    this.segmentSize = options.segmentSize ?? 64 * 1024 * 1024
+    this.checkpointBytes = options.checkpointBytes ?? 64 * 1024 * 1024
+    this.checkpointInterval = options.checkpointInterval ?? 10_000
+    this.maxBytes = options.maxBytes ?? Infinity
+    this.cache = new MessageCache(options.cacheBytes ?? 64 * 1024 * 1024)
+    this.segments = new SegmentList(this.logDir)
+    this.writer = new SegmentWriter({
+      fs: this.fs,
+      segments: this.segments,
+      segmentSize: this.segmentSize,
+      preallocate: options.preallocate ?? 4 * 1024 * 1024,
+      // A sealed segment: the next checkpoint covers it, so it can go once acked.
+      rolled: () => (this.wantCheckpoint = true),
+    })
+    this.checkpointer = new Checkpointer(this.fs, this.dir, this.segments, (s) => s === this.writer.active)
+    this.state = new RelayState({
+      pin: (seq) => {
+        const segment = this.segments.of(seq)
+        if (segment !== undefined) segment.live++
+      },
+      unpin: (seq) => this.unpin(seq),
+    })
+  }
+
+  async open(): Promise<Recovery> {
+    await lockDataDir(this.fs, this.dir)
+    try {
+      return await this.recover()
+    } catch (err) {
+      for (const segment of this.segments.items) if (segment.fd !== undefined) await this.fs.close(segment.fd).catch(() => undefined)
+      await unlockDataDir(this.fs, this.dir)
+      throw err
+    }
+  }
+
+  private async recover(): Promise<Recovery> {
+    const started = performance.now()
+    const corruption: StoreCorruption[] = []
+    const notes: string[] = []
+    for (const name of await this.fs.readdir(this.dir)) {
+      if (name.endsWith(".tmp")) await this.fs.unlink(join(this.dir, name))
+    }
+    for (const base of segmentBases(await this.fs.readdir(this.logDir))) {
+      const segment = this.segments.add(base, 0)
+      segment.fd = await this.fs.open(segment.path, "r+")
+      segment.size = await this.fs.size(segment.fd)
+      segment.allocated = segment.size
+    }
+    const checkpoint = await this.checkpointer.load(corruption, notes)
+    if (checkpoint !== undefined) {
+      this.state.restore(checkpoint.state)
+      this.appliedAt = { segment: checkpoint.segment, offset: checkpoint.offset }
+    }
+    const from = checkpoint === undefined ? undefined : { segment: checkpoint.segment, offset: checkpoint.offset, lastSeq: checkpoint.lastSeq }
+    const result = await replay(this.fs, this.segments.items, from, (op, seq, loc, size) => {
+      this.state.apply(op, seq, loc, size)
+      this.appliedAt = { segment: this.segments.of(seq)!.base, offset: loc + size }
+    })
+    for (const segment of result.empty) {
+      await this.fs.close(segment.fd!)
+      await this.fs.unlink(segment.path)
+      this.segments.remove(segment)
+    }
+    if (result.empty.length > 0) await syncDir(this.fs, this.logDir)
+    corruption.push(...result.corruption)
+    notes.push(...result.notes)
+    if (checkpoint !== undefined) notes.push(`checkpoint ${checkpoint.lastSeq} loaded, ${result.replayed} records replayed after it`)
+    else if (result.replayed > 0) notes.push(`no checkpoint: replayed all ${result.replayed} records`)
+    this.lastApplied = result.lastSeq
+    this.nextSeq = result.lastSeq + 1
+    this.writer.active = this.segments.last
+    this.opened = true
+    if (result.replayed > 0) await this.checkpoint()
+    this.timer = setInterval(() => {
+      if (this.changed && this.checkpointing === undefined) this.requestCheckpoint()
+    }, this.checkpointInterval)
+    this.timer.unref()
+    return { queues: this.state.queueInfos(), corruption, notes, durationMs: performance.now() - started }
+  }
+
+  admit(bytes: number): boolean {
+    if (this.maxBytes === Infinity) return true
+    const pending = this.staged.writer.length + (this.inflight?.writer.length ?? 0)
+    return this.segments.totalBytes() + pending + bytes <= this.maxBytes
+  }
+
+  commit(ops: readonly StoreOp[]): Promise<readonly number[]> {
+    if (!this.opened || this.closed) return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", "the store is not open"))
+    const broken = this.writer.broken
+    if (broken !== undefined) {
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `the log is unusable since an earlier failure: ${broken.message}`, { cause: broken }))
+    }
+    let messageBytes = 0
+    for (const op of ops) if (op.type === "message") messageBytes += op.body.length
+    if (messageBytes > 0 && !this.admit(messageBytes)) {
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FULL", `the store is full (capacity ${this.maxBytes} bytes)`))
+    }
+    const batch = this.staged
+    const start = batch.ops.length
+    const mark = batch.writer.length
+    try {
+      for (const op of ops) {
+        const seq = this.nextSeq++
+        // Messages are framed straight into the batch; the rare others through the generic encoder.
+        const at = op.type === "message" ? batch.writer.appendWith(seq, messageBound(op), writeMessage, op) : batch.writer.append(seq, encodeOp(op))
+        batch.offsets.push(at)
+        batch.ops.push(op)
+        batch.seqs.push(seq)
+        batch.sizes.push(batch.writer.length - at)
+      }
+    } catch (err) {
+      batch.truncate(start, mark)
+      return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
+    }
+    return new Promise((resolve, reject) => {
+      batch.waiters.push({ start, count: ops.length, resolve, reject })
+      if (!this.flushing && !this.scheduled) {
+        this.scheduled = true
+        // The end of this turn: everything committed in it goes out in one write.
+        setImmediate(() => {
+          this.scheduled = false
+          void this.flush()
+        })
+      }
+    })
+  }
+
+  async fetch(queue: string, group: string, after: number, max: number): Promise<PendingMessage[]> {
+    const entries = this.state.pending(queue, group, after, max)
+    const misses = entries.filter((e) => !this.cache.has(e.seq))
+    let read: Awaited<ReturnType<typeof readPayloads>> | undefined
+    if (misses.length > 0) {
+      // Segments being read are not deleted under the read (their descriptors stay valid).
+      const reading = new Set<Segment>()
+      for (const e of misses) {
+        const segment = this.segments.of(e.seq)
+        if (segment !== undefined) reading.add(segment)
+      }
+      for (const segment of reading) segment.readers++
+      try {
+        read = await readPayloads(this.fs, misses, (seq) => this.segments.of(seq), async (segment) => segment.fd!)
+      } finally {
+        for (const segment of reading) segment.readers--
+      }
+    }
+    return entries.map((e) => {
+      const hit = this.cache.get(e.seq)
+      const outcome = hit ?? read?.get(e.seq)
+      const base = { pos: e.pos, deliveries: e.deliveries, notBefore: e.notBefore }
+      if (outcome === undefined) return { ...base, message: undefined, corrupt: { where: `seq ${e.seq}`, seq: e.seq, reason: "not found" } }
+      if ("body" in outcome) return { ...base, message: outcome }
+      const segment = this.segments.of(e.seq)
+      if (segment !== undefined) segment.corrupt = true
+      return { ...base, message: undefined, corrupt: outcome }
+    })
+  }
+
+  async due(now: number, max: number): Promise<DueMessage[]> {
+    return this.state.delays.dueAt(now, max).map((d) => ({ queue: d.queue, seq: d.seq, due: d.due }))
+  }
+
+  async nextDue(): Promise<number | undefined> {
+    return this.state.delays.peek()?.due
+  }
+
+  queues(): QueueInfo[] {
+    return this.state.queueInfos()
+  }
+
+  stats(): StoreStats {
+    return { bytes: this.segments.totalBytes(), commits: this.counters.commits, ops: this.counters.ops }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed || !this.opened) return
+    this.closed = true
+    while (this.flushing || this.scheduled || this.staged.ops.length > 0) {
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+    }
+    clearInterval(this.timer)
+    const healthy = this.writer.broken === undefined
+    if (this.writer.active !== undefined && healthy) await this.writer.seal(this.writer.active).catch(() => undefined)
+    await this.checkpointing
+    if (this.changed && healthy) await this.checkpoint().catch(() => undefined)
+    for (const segment of this.segments.items) if (segment.fd !== undefined) await this.fs.close(segment.fd)
+    await unlockDataDir(this.fs, this.dir)
+  }
+
+  // ---- group commit -------------------------------------------------------------
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return
+    if (this.staged.ops.length === 0) return this.becameIdle()
+    this.flushing = true
+    const batch = this.staged
+    this.inflight = batch
+    this.staged = this.spare ?? new Batch()
+    this.spare = undefined
+    try {
+      const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!)
+      this.applyBatch(batch, base)
+    } catch (err) {
+      const error = storeError(err)
+      for (const w of batch.waiters) w.reject(error)
+    } finally {
+      batch.reset()
+      this.inflight = undefined
+      this.spare = batch
+      this.flushing = false
+    }
+    this.maintain()
+    // What arrived during the sync goes out at once, as the next group commit.
+    void this.flush()
+  }
+
+  private applyBatch(batch: Batch, first: number): void {
+    const results = new Array<number>(batch.ops.length)
+    const segment = this.writer.active!
+    for (let i = 0; i < batch.ops.length; i++) {
+      const op = batch.ops[i]!
+      const seq = batch.seqs[i]!
+      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!)
+      if (op.type === "message" && op.due === 0) this.cache.add(op, seq)
+    }
+    const bytes = batch.writer.length
+    this.lastApplied = batch.seqs[batch.seqs.length - 1]!
+    this.appliedAt = { segment: segment.base, offset: first + bytes }
+    this.bytesSinceCheckpoint += bytes
+    this.changed = true
+    this.counters.commits++
+    this.counters.ops += batch.ops.length
+    for (const w of batch.waiters) w.resolve(w.count === results.length ? results : results.slice(w.start, w.start + w.count))
+  }
+
+  private becameIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve()
+  }
+
+  // ---- checkpoints and segment deletion ---------------------------------------------------
+
+  private unpin(seq: number): void {
+    this.cache.delete(seq)
+    const segment = this.segments.of(seq)
+    if (segment === undefined) return
+    segment.live--
+    if (segment.live <= 0 && segment !== this.writer.active) this.wantCleanup = true
+  }
+
+  private maintain(): void {
+    if (this.wantCheckpoint || this.bytesSinceCheckpoint >= this.checkpointBytes) this.requestCheckpoint()
+    else if (this.wantCleanup) {
+      this.wantCleanup = false
+      void this.checkpointer.cleanup().catch(() => undefined)
+    }
+  }
+
+  private requestCheckpoint(): void {
+    if (this.checkpointing !== undefined || this.writer.broken !== undefined || this.lastApplied === 0) return
+    this.wantCheckpoint = false
+    this.checkpointing = this.checkpoint()
+      .catch(() => undefined) // retried at the next trigger; the log alone is still complete
+      .finally(() => (this.checkpointing = undefined))
+  }
+
+  /** Snapshots the state now (it matches the log up to `lastApplied`) and writes it durably. */
+  private async checkpoint(): Promise<void> {
+    if (this.appliedAt === undefined) return
+    const checkpoint: Checkpoint = {
+      lastSeq: this.lastApplied,
+      segment: this.appliedAt.segment,
+      offset: this.appliedAt.offset,
+      created: Date.now(),
+      state: this.state.snapshot(),
+    }
+    this.bytesSinceCheckpoint = 0
+    this.changed = false
+    this.wantCleanup = false
+    await this.checkpointer.write(checkpoint)
+  }
+}
+
+function storeError(err: unknown): ZmeshError {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new ZmeshError("ERR_RELAY_STORE_FULL", `the disk is full: ${(err as Error).message}`, { cause: err })
+  }
+  return new ZmeshError("ERR_RELAY_STORE_FAILED", `the store could not commit: ${(err as Error).message}`, { cause: err })
+}

@@ -1,0 +1,201 @@
+/**
+ * The storage interface of a relay node. It speaks of queues, messages,
+ * consumer groups, acknowledgements, due times and durable commits, never of
+ * files: the embedded log (store/log/) implements it, and a database-backed
+ * store can implement it too.
+ */
+
+/** Message headers: string keys and values. */
+export type Headers = Record<string, string>
+
+/** A consumer group's settings, fixed when the group is created. */
+export interface GroupSettings {
+  /** ms a delivery is leased to a consumer before it is redelivered. */
+  readonly ackTimeout: number
+  /** Deliveries that may end without an ack before the message is dead-lettered. */
+  readonly maxDeliveries: number
+  /** Where dead-lettered messages go. */
+  readonly deadLetterQueue: string
+}
+
+/**
+ * A new message. With `due` in the future it is delayed: kept in the delay
+ * index, invisible to consumers until a `release`, or gone after a `cancel`.
+ */
+export interface MessageOp {
+  readonly type: "message"
+  readonly queue: string
+  readonly id: string
+  readonly body: Uint8Array
+  readonly headers: Headers | null
+  /** Epoch ms when the relay accepted it. */
+  readonly storedAt: number
+  /** Epoch ms when it becomes deliverable; 0 = at once. */
+  readonly due: number
+  /** Reserved for idempotent producers (a follow-up): the producer and its sequence number. */
+  readonly producerId?: string | null
+  readonly producerSeq?: number | null
+}
+
+/** Creates a consumer group, starting at the oldest message the queue still stores. No-op if it exists. */
+export interface GroupOp {
+  readonly type: "group"
+  readonly queue: string
+  readonly group: string
+  readonly settings: GroupSettings
+}
+
+/** The group is done with these positions (acked, or dead-lettered). */
+export interface AckOp {
+  readonly type: "ack"
+  readonly queue: string
+  readonly group: string
+  readonly positions: readonly number[]
+}
+
+/** A delivery of `pos` ended without an ack: the failure count, and the earliest redelivery time. */
+export interface RetryOp {
+  readonly type: "retry"
+  readonly queue: string
+  readonly group: string
+  readonly pos: number
+  readonly deliveries: number
+  /** Epoch ms; 0 = at once. */
+  readonly notBefore: number
+}
+
+/** A delayed message became due: it joins its queue (at a new position, after everything stored so far). */
+export interface ReleaseOp {
+  readonly type: "release"
+  readonly queue: string
+  readonly seq: number
+}
+
+/** Cancels a delayed message that was not released yet, by id. */
+export interface CancelOp {
+  readonly type: "cancel"
+  readonly queue: string
+  readonly id: string
+}
+
+/**
+ * What a commit can hold. The record format reserves kinds for the
+ * idempotency and transactions follow-up (half messages, commit/rollback,
+ * check-back counts); they will be added here as new members.
+ */
+export type StoreOp = MessageOp | GroupOp | AckOp | RetryOp | ReleaseOp | CancelOp
+
+/** A stored message, as read back. */
+export interface StoredMessage {
+  readonly queue: string
+  /** The message's sequence number, given when it was stored. */
+  readonly seq: number
+  readonly id: string
+  readonly body: Buffer
+  readonly headers: Headers | null
+  readonly storedAt: number
+  /** 0, or when a delayed message became due. */
+  readonly due: number
+}
+
+/** A message a group has not acknowledged yet, as `fetch()` returns it. */
+export interface PendingMessage {
+  /** Its position in the queue (its seq, or the seq of its release for a delayed one). */
+  readonly pos: number
+  /** Undefined when the stored copy is corrupt (then `corrupt` says how). */
+  readonly message: StoredMessage | undefined
+  readonly corrupt?: StoreCorruption
+  /** Deliveries that ended without an ack, as recorded by `retry`. */
+  readonly deliveries: number
+  /** Epoch ms before which it must not be redelivered; 0 = any time. */
+  readonly notBefore: number
+}
+
+/** A delayed message whose due time has come. */
+export interface DueMessage {
+  readonly queue: string
+  readonly seq: number
+  readonly due: number
+}
+
+/** Data that failed its checksum or could not be parsed: reported, kept, never silently dropped. */
+export interface StoreCorruption {
+  /** Where: for the log, the segment file and byte offset. */
+  readonly where: string
+  /** The record's seq when known. */
+  readonly seq?: number
+  readonly reason: string
+}
+
+export interface GroupInfo {
+  readonly name: string
+  readonly settings: GroupSettings
+  /** Messages this group has not acknowledged. */
+  readonly pending: number
+}
+
+export interface QueueInfo {
+  readonly name: string
+  /** Messages stored and deliverable to at least one group (or waiting for a first group). */
+  readonly depth: number
+  /** Delayed messages not yet due. */
+  readonly delayed: number
+  readonly groups: readonly GroupInfo[]
+}
+
+/** What `open()` found. */
+export interface Recovery {
+  readonly queues: readonly QueueInfo[]
+  readonly corruption: readonly StoreCorruption[]
+  /** A human-readable line per notable recovery step (torn tail truncated, checkpoint used). */
+  readonly notes: readonly string[]
+  readonly durationMs: number
+}
+
+export interface StoreStats {
+  /** Bytes the store uses. */
+  readonly bytes: number
+  /** Durable commits so far, and operations in them. */
+  readonly commits: number
+  readonly ops: number
+}
+
+/**
+ * Durable storage for a relay node. Every state change is an operation in a
+ * `commit()`; a commit resolves only once it is durable, and operations take
+ * effect (become visible to `fetch`, `due`, ...) at that moment, in order.
+ *
+ * @example
+ * ```ts
+ * const store: RelayStore = new LogStore({ dir: "./data" })
+ * await store.open()
+ * const [seq] = await store.commit([{ type: "message", queue: "q", id: "1", body, headers: null, storedAt: Date.now(), due: 0 }])
+ * ```
+ */
+export interface RelayStore {
+  /** Opens (creating if needed) and recovers. */
+  open(): Promise<Recovery>
+  /** False when `bytes` more of messages would exceed the store's capacity (the relay then refuses sends). */
+  admit(bytes: number): boolean
+  /**
+   * Makes the operations durable, in order, and resolves with one number per
+   * operation: the new seq for `message`, the new position for `release` (0 if
+   * the message was no longer delayed), the cancelled message's seq for
+   * `cancel` (0 if there was none), 0 for the others. Calls made while a commit
+   * is in flight are combined into the next one (group commit). Rejects with a
+   * ZmeshError (ERR_RELAY_STORE_FAILED, ERR_RELAY_STORE_FULL) when nothing of
+   * it was committed.
+   */
+  commit(ops: readonly StoreOp[]): Promise<readonly number[]>
+  /** Up to `max` messages of `queue` the group has not acknowledged, at positions after `after`, in order. */
+  fetch(queue: string, group: string, after: number, max: number): Promise<PendingMessage[]>
+  /** Delayed messages due at `now` or before, by (due, seq), up to `max`. */
+  due(now: number, max: number): Promise<DueMessage[]>
+  /** The earliest due time of a delayed message, if any. */
+  nextDue(): Promise<number | undefined>
+  /** Queues, their depths and groups. */
+  queues(): QueueInfo[]
+  stats(): StoreStats
+  /** Finishes the commit in flight, then releases files or connections. */
+  close(): Promise<void>
+}
