@@ -73,7 +73,7 @@ export async function runRelay(args: readonly string[]): Promise<number> {
       log: (level, message) => (level === "error" ? error(message) : info(message)),
     })
   } catch (err) {
-    error(`could not start: ${(err as Error).message}`)
+    error(`could not start: ${describe(err)}`)
     return 1
   }
   const r = node.recovery
@@ -100,7 +100,7 @@ export async function runRelay(args: readonly string[]): Promise<number> {
   try {
     await node.close()
   } catch (err) {
-    error(`error while stopping: ${(err as Error).message}`)
+    error(`error while stopping: ${describe(err)}`)
     return 1
   }
   const final = node.stats()
@@ -142,4 +142,9 @@ function error(message: string): void {
 function usageError(message: string): number {
   process.stderr.write(`zmesh relay: ${message}\n\n${usage}\n`)
   return 2
+}
+
+/** zmesh's own words for an error (its `detail`), else the message: a log line should say what failed. */
+function describe(err: unknown): string {
+  return (err as { detail?: string }).detail ?? (err as Error).message
 }
