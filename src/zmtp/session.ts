@@ -63,7 +63,8 @@ export class Session {
   private readonly decoder: FrameDecoder
   private state: State = State.Greeting
   private paused = false
-  private partial: Buffer[] = []
+  /** The frames so far of a message whose last frame has not come yet. */
+  private partial: Buffer[] | undefined
   private partialSize = 0
   private peerMinor = 0
   private readonly maxMessageSize: number
@@ -148,8 +149,8 @@ export class Session {
   /** Stops all processing; nothing more is reported. */
   close(): void {
     this.state = State.Closed
-    this.decoder.input.clear()
-    this.partial = []
+    this.decoder.clear()
+    this.partial = undefined
   }
 
   private process(): void {
@@ -159,9 +160,13 @@ export class Session {
           if (!this.readGreeting()) return
           continue
         }
+        const wrap = this.options.mechanism.wrap
+        if (this.state === State.Ready && wrap === undefined) {
+          if (!this.readTraffic()) return
+          continue
+        }
         if (!this.decoder.next()) return
         const { flags, body } = this.decoder
-        const wrap = this.options.mechanism.wrap
         if (wrap !== undefined && this.state === State.Ready) this.onWrappedFrame(wrap, body)
         else if ((flags & FLAG_COMMAND) !== 0) this.onCommandFrame(body)
         else if (this.state !== State.Ready) throw protocol("data frame received before the handshake completed")
@@ -172,6 +177,24 @@ export class Session {
     }
   }
 
+  /**
+   * The hot loop once the handshake is done (without CURVE): frames straight
+   * into messages until the input runs out (false) or decoding must stop or
+   * be looked at again (true: paused, closed, or a command came).
+   */
+  private readTraffic(): boolean {
+    const decoder = this.decoder
+    while (decoder.next()) {
+      const flags = decoder.flags
+      if ((flags & FLAG_COMMAND) !== 0) {
+        this.onCommandFrame(decoder.body)
+        return true
+      }
+      this.onDataFrame(flags, decoder.body)
+      if (this.paused) return true
+    }
+    return false
+  }
   private readGreeting(): boolean {
     const input = this.decoder.input
     const seen = Math.min(input.length, 11)
@@ -232,16 +255,20 @@ export class Session {
   }
 
   private onDataFrame(flags: number, body: Buffer): void {
-    this.partial.push(body)
+    let frames = this.partial
     if ((flags & FLAG_MORE) !== 0) {
+      if (frames === undefined) this.partial = [body]
+      else frames.push(body)
       this.partialSize += body.length
       // The limit covers the whole message: shrink what the next frame may claim.
       this.decoder.maxFrameSize = this.frameLimit(this.partialSize)
       return
     }
-    const frames = this.partial
-    this.partial = []
-    if (this.partialSize !== 0) {
+    if (frames === undefined) {
+      frames = [body]
+    } else {
+      frames.push(body)
+      this.partial = undefined
       this.partialSize = 0
       this.decoder.maxFrameSize = this.frameLimit(0)
     }
