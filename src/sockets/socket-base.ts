@@ -55,6 +55,14 @@ const RESOLVED = Promise.resolve()
  * does after 512 synchronous operations.
  */
 const SYNC_BUDGET = 512
+/**
+ * ...and every this many payload bytes, whichever comes first (the engine's
+ * write backlog, WRITE_BACKLOG). 512 calls of 64 KiB let one loop move
+ * 32 MiB without giving the event loop a turn: the peer's reads (in one
+ * process) waited behind it, and the bursts kept so many buffers alive that
+ * V8 ran a full GC every ~100 MiB. Small messages still yield every 512.
+ */
+const SYNC_BYTES = 256 * 1024
 
 /** The socket classes by libzmq type number, for `new Socket(type, options)`; filled by socket-types.ts. */
 export const socketClasses = new Map<number, new (options?: object) => Socket>()
@@ -88,6 +96,8 @@ export abstract class Socket implements PipeOwner {
   private readonly receiveWaiters = new Queue<ReceiveWaiter>()
   /** send() and receive() calls that completed at once since this socket last yielded to the event loop. */
   private syncOperations = 0
+  /** Their payload bytes. */
+  private syncBytes = 0
 
   static {
     grantCapabilities({
@@ -287,7 +297,7 @@ export abstract class Socket implements PipeOwner {
     let frames: Message
     try {
       frames = toMessage(message)
-      if (!this.waitingIn(this.xlane(frames)) && this.xsend(frames)) return this.completedAtOnce(undefined)
+      if (!this.waitingIn(this.xlane(frames)) && this.xsend(frames)) return this.completedAtOnce(undefined, frames)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -307,10 +317,19 @@ export abstract class Socket implements PipeOwner {
     })
   }
 
-  /** A promise for a call that completed at once: resolved now, or on the next turn once the budget is spent. */
-  private completedAtOnce<T>(value: T): Promise<T> {
-    if (++this.syncOperations < SYNC_BUDGET) return value === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(value)
+  /**
+   * A promise for a call that completed at once with `message`: resolved
+   * now, or on the next turn once the budget of calls or bytes is spent.
+   */
+  private completedAtOnce<T>(value: T, message: Message): Promise<T> {
+    let bytes = this.syncBytes
+    for (let i = 0; i < message.length; i++) bytes += message[i]!.length
+    if (++this.syncOperations < SYNC_BUDGET && bytes < SYNC_BYTES) {
+      this.syncBytes = bytes
+      return value === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(value)
+    }
     this.syncOperations = 0
+    this.syncBytes = 0
     return new Promise((resolve) => setImmediate(resolve, value))
   }
 
@@ -347,7 +366,7 @@ export abstract class Socket implements PipeOwner {
       } catch (err) {
         return Promise.reject(err)
       }
-      if (message !== undefined) return this.completedAtOnce(message)
+      if (message !== undefined) return this.completedAtOnce(message, message)
     }
     const timeout = this.options.receiveTimeout
     if (timeout === 0) return Promise.reject(error("EAGAIN", "Socket temporarily unavailable"))
@@ -408,7 +427,7 @@ export abstract class Socket implements PipeOwner {
       } catch (err) {
         return Promise.reject(err)
       }
-      if (message !== undefined) return this.completedAtOnce<IteratorResult<Message, undefined>>({ value: message, done: false })
+      if (message !== undefined) return this.completedAtOnce<IteratorResult<Message, undefined>>({ value: message, done: false }, message)
     }
     return this.receiveMessage().then(
       (value) => ({ value, done: false }),
