@@ -197,6 +197,7 @@ async function main() {
       transports: { type: "string", default: "tcp,ipc" },
       count: { type: "string" },
       long: { type: "boolean", default: false },
+      cold: { type: "boolean", default: false },
       cycles: { type: "string", default: "1" },
       "one-process": { type: "boolean", default: false },
       verbose: { type: "boolean", short: "v", default: false },
@@ -216,13 +217,15 @@ async function main() {
   const fixedCount = flags.count === undefined ? undefined : positiveInt(flags.count, "--count", fail)
   const scale = flags.quick ? 0.1 : flags.long ? 5 : 1
   const together = flags["one-process"]
+  const cold = flags.cold
   profileChildren(flags["cpu-prof"])
 
   const tmp = installCleanup()
   const started = performance.now()
   const title = `${pattern === "push-pull" ? "PUSH/PULL" : "DEALER/ROUTER"} throughput${curve ? " under CURVE" : ""}` +
     `${together ? ", sender and receiver in one process" : ""}`
-  const runs = cycles > 1 ? `${cycles} cycles of warm-up + ${reps} rounds, median of all ${cycles * reps}` : `warm-up + median of ${reps}`
+  const warm = cold ? "no warm-up (fresh processes, cold JIT)" : "warm-up"
+  const runs = cycles > 1 ? `${cycles} cycles of ${warm} + ${reps} rounds, median of all ${cycles * reps}` : `${warm} + median of ${reps}`
   const header = machine(`${title}, ${flags.quick ? "--quick, " : flags.long ? "--long, " : ""}${runs}`)
   log(header)
 
@@ -235,7 +238,7 @@ async function main() {
         const count = fixedCount ?? Math.max(1, Math.round(countFor(COUNTS[curve ? "curve" : "plain"], size) * scale))
         for (const lib of libs) {
           if (transport === "inproc" && RAW.includes(lib)) continue
-          const result = await runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together })
+          const result = await runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together, cold })
           log(progressLine(result, flags.verbose))
           merge(results, result)
         }
@@ -279,11 +282,13 @@ function find(results, lib, transport, size) {
  * One library on one transport at one size: fork the pair (one child for
  * inproc or `together`), run warm-up + reps.
  * @param {{ lib: Lib, pattern: Pattern, curve: boolean, transport: Transport, size: number, count: number,
- *           reps: number, timeoutMs: number, tmp: string, together: boolean }} cell
+ *           reps: number, timeoutMs: number, tmp: string, together: boolean, cold: boolean }} cell
  * @returns {Promise<Result>}
  */
-async function runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together }) {
-  const rounds = [Math.max(1, Math.ceil(count / 2)), ...Array(reps).fill(count)]
+async function runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together, cold }) {
+  // Without the warm-up, the first timed round meets V8 with nothing compiled yet, as a short-lived program does.
+  const warmup = cold ? [] : [Math.max(1, Math.ceil(count / 2))]
+  const rounds = [...warmup, ...Array(reps).fill(count)]
   const address = bindAddress(transport, tmp, `${lib}-${size}`)
   const base = { lib, transport, size, count }
   const common = { lib, pattern, curve, size, rounds }
@@ -314,7 +319,7 @@ async function runCell({ lib, pattern, curve, transport, size, count, reps, time
         throw new Error(await diagnose(err, recv, send, round, rounds[round]))
       }
       if (got.bad > 0) throw new Error(`round ${round}: ${got.bad} of ${rounds[round]} messages had a wrong length or content`)
-      if (round > 0) timed.push({ seconds: got.seconds, count: rounds[round], sendSeconds: sent.seconds })
+      if (round >= warmup.length) timed.push({ seconds: got.seconds, count: rounds[round], sendSeconds: sent.seconds })
     }
     send.post({ type: "stop" })
     // Each child must end by itself once its socket is closed.
@@ -449,6 +454,7 @@ function usage() {
   --one-process        tcp/ipc with sender and receiver in one child process
   --count N            messages per round for every size, instead of the built-in counts
   --long               five times the built-in counts per round (--quick: a tenth)
+  --cold               no warm-up round: with --reps 1 every figure is a fresh process's first round
   --cycles N           run every cell N times, libraries taking turns; median of all rounds (default 1)
   -v, --verbose        also print the sender's time per round
   --libs LIST          any of ${KINDS.join(",")} (default all; net* only for plain PUSH/PULL)
