@@ -182,11 +182,22 @@ class RawSocket {
     /** The connection the last message came from. @type {Connection | undefined} */
     this.from = undefined
     this.deliver = (/** @type {Buffer} */ body, /** @type {Connection} */ from) => this.onMessage(body, from)
+    /** Resolves the wait for a first peer of a bound socket. @type {(() => void) | undefined} */
+    this.connectedNow = undefined
+  }
+
+  /** Resolves once a peer is connected (a bound socket may send before anyone has). @returns {Promise<void>} */
+  connected() {
+    if (this.connections.length > 0) return RESOLVED
+    return new Promise((resolve) => (this.connectedNow = resolve))
   }
 
   /** @param {string} address */
   async bind(address) {
-    const server = net.createServer((sock) => this.connections.push(new Connection(sock, this.batch, this.deliver)))
+    const server = net.createServer((sock) => {
+      this.connections.push(new Connection(sock, this.batch, this.deliver))
+      this.connectedNow?.()
+    })
     this.server = server
     await new Promise((resolve, reject) => {
       server.once("error", reject)
@@ -273,8 +284,9 @@ class RawSocket {
 class RoundRobin extends RawSocket {
   next = 0
 
-  /** @param {Buffer} msg */
+  /** @param {Buffer} msg @returns {Promise<void>} */
   send(msg) {
+    if (this.connections.length === 0) return this.connected().then(() => this.send(msg))
     const c = this.connections[this.next]
     this.next = (this.next + 1) % this.connections.length
     return c.write(msg) ? RESOLVED : c.drained()

@@ -71,7 +71,7 @@ const COUNTS = {
  * @typedef {import("./lib.js").Child} Child
  * @typedef {"tcp" | "ipc" | "inproc"} Transport
  * @typedef {"push-pull" | "dealer-router"} Pattern
- * @typedef {{ role: "recv" | "send" | "both", lib: Lib, pattern: Pattern, curve: boolean,
+ * @typedef {{ role: "recv" | "send" | "both", lib: Lib, pattern: Pattern, curve: boolean, reverse: boolean,
  *             address: string, size: number, rounds: number[], serverKey?: string }} ChildSpec
  * @typedef {{ seconds: number, count: number, sendSeconds: number }} Round
  * @typedef {{ lib: Lib, transport: Transport, size: number, count: number,
@@ -86,7 +86,25 @@ async function child(spec) {
   const lib = await loadLib(spec.lib)
   const [Receiver, Sender] = spec.pattern === "dealer-router" ? [lib.Router, lib.Dealer] : [lib.Pull, lib.Push]
 
-  if (spec.role === "recv" || spec.role === "both") {
+  if (spec.reverse) {
+    // The sender binds and the receiver connects (PULL workers dialing a PUSH, SUB dialing a PUB).
+    if (spec.role === "send" || spec.role === "both") {
+      const send = new Sender()
+      await send.bind(spec.address)
+      io.post({ type: "ready", endpoint: send.lastEndpoint })
+      if (spec.role === "send") {
+        await transmit(send, spec, io)
+      } else {
+        const recv = new Receiver()
+        recv.connect(send.lastEndpoint)
+        await Promise.all([receive(recv, spec, io), transmit(send, spec, io)])
+      }
+    } else {
+      const recv = new Receiver()
+      recv.connect(spec.address)
+      await receive(recv, spec, io)
+    }
+  } else if (spec.role === "recv" || spec.role === "both") {
     /** @type {Record<string, unknown>} */
     let options = {}
     let serverKey
@@ -198,6 +216,7 @@ async function main() {
       count: { type: "string" },
       long: { type: "boolean", default: false },
       cold: { type: "boolean", default: false },
+      "receiver-connects": { type: "boolean", default: false },
       cycles: { type: "string", default: "1" },
       "one-process": { type: "boolean", default: false },
       verbose: { type: "boolean", short: "v", default: false },
@@ -218,12 +237,14 @@ async function main() {
   const scale = flags.quick ? 0.1 : flags.long ? 5 : 1
   const together = flags["one-process"]
   const cold = flags.cold
+  const reverse = flags["receiver-connects"]
+  if (reverse && (curve || transports.includes("inproc"))) fail("--receiver-connects is for plain tcp and ipc")
   profileChildren(flags["cpu-prof"])
 
   const tmp = installCleanup()
   const started = performance.now()
   const title = `${pattern === "push-pull" ? "PUSH/PULL" : "DEALER/ROUTER"} throughput${curve ? " under CURVE" : ""}` +
-    `${together ? ", sender and receiver in one process" : ""}`
+    `${together ? ", sender and receiver in one process" : ""}${reverse ? ", the sender binds and the receiver connects" : ""}`
   const warm = cold ? "no warm-up (fresh processes, cold JIT)" : "warm-up"
   const runs = cycles > 1 ? `${cycles} cycles of ${warm} + ${reps} rounds, median of all ${cycles * reps}` : `${warm} + median of ${reps}`
   const header = machine(`${title}, ${flags.quick ? "--quick, " : flags.long ? "--long, " : ""}${runs}`)
@@ -238,7 +259,7 @@ async function main() {
         const count = fixedCount ?? Math.max(1, Math.round(countFor(COUNTS[curve ? "curve" : "plain"], size) * scale))
         for (const lib of libs) {
           if (transport === "inproc" && RAW.includes(lib)) continue
-          const result = await runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together, cold })
+          const result = await runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together, cold, reverse })
           log(progressLine(result, flags.verbose))
           merge(results, result)
         }
@@ -282,16 +303,16 @@ function find(results, lib, transport, size) {
  * One library on one transport at one size: fork the pair (one child for
  * inproc or `together`), run warm-up + reps.
  * @param {{ lib: Lib, pattern: Pattern, curve: boolean, transport: Transport, size: number, count: number,
- *           reps: number, timeoutMs: number, tmp: string, together: boolean, cold: boolean }} cell
+ *           reps: number, timeoutMs: number, tmp: string, together: boolean, cold: boolean, reverse: boolean }} cell
  * @returns {Promise<Result>}
  */
-async function runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together, cold }) {
+async function runCell({ lib, pattern, curve, transport, size, count, reps, timeoutMs, tmp, together, cold, reverse }) {
   // Without the warm-up, the first timed round meets V8 with nothing compiled yet, as a short-lived program does.
   const warmup = cold ? [] : [Math.max(1, Math.ceil(count / 2))]
   const rounds = [...warmup, ...Array(reps).fill(count)]
   const address = bindAddress(transport, tmp, `${lib}-${size}`)
   const base = { lib, transport, size, count }
-  const common = { lib, pattern, curve, size, rounds }
+  const common = { lib, pattern, curve, size, rounds, reverse }
   /** @type {Child[]} */
   const group = []
   try {
@@ -300,6 +321,12 @@ async function runCell({ lib, pattern, curve, transport, size, count, reps, time
       recv = send = startChild({ ...common, role: "both", address }, `${lib} sender+receiver`)
       group.push(recv)
       await recv.next("ready", timeoutMs)
+    } else if (reverse) {
+      send = startChild({ ...common, role: "send", address }, `${lib} sender`)
+      group.push(send)
+      const { endpoint } = await send.next("ready", timeoutMs)
+      recv = startChild({ ...common, role: "recv", address: endpoint }, `${lib} receiver`)
+      group.push(recv)
     } else {
       recv = startChild({ ...common, role: "recv", address }, `${lib} receiver`)
       group.push(recv)
@@ -452,6 +479,7 @@ function usage() {
   --sizes LIST         message sizes, e.g. 16,1k,64k (default); k = KiB, m = MiB
   --transports LIST    tcp,ipc (default) or inproc (both sockets in one child process)
   --one-process        tcp/ipc with sender and receiver in one child process
+  --receiver-connects  the sender binds and the receiver connects (default: the receiver binds)
   --count N            messages per round for every size, instead of the built-in counts
   --long               five times the built-in counts per round (--quick: a tenth)
   --cold               no warm-up round: with --reps 1 every figure is a fresh process's first round

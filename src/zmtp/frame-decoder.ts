@@ -12,9 +12,10 @@ const COMMAND_MORE = FLAG_COMMAND | FLAG_MORE
  *
  * A frame that lies in one received chunk (the common case) is read in place:
  * its header straight from the chunk, its body a view of it. A body that
- * spans chunks is copied once into a buffer of its own size: as soon as at
- * least half of it has arrived (so a peer cannot make us allocate more than
- * twice what it sent), later chunks are copied straight into that buffer.
+ * spans chunks is assembled in a buffer of its own size: as soon as at least
+ * half of it has arrived (so a peer cannot make us allocate more than twice
+ * what it sent), or at its header when it is at most `eagerBodyMax`; later
+ * chunks are copied straight into it, or read into it (directRegion()).
  *
  * @example
  * ```ts
@@ -36,6 +37,15 @@ export class FrameDecoder {
   /** The pending body, once it is assembled in place; `filled` bytes of it have arrived. */
   private filling: Buffer | undefined
   private filled = 0
+  /**
+   * Bodies up to this size get their buffer as soon as their header is read
+   * (0: only once half of the body is here). Set for connections we dialed,
+   * whose reads can then land in the body directly; a peer that only claims
+   * a size costs at most this much per connection.
+   */
+  eagerBodyMax = 0
+  /** Body size of the last frame returned. */
+  lastFrameSize = 0
 
   /**
    * @param maxFrameSize Largest body accepted, checked as soon as the header
@@ -72,6 +82,26 @@ export class FrameDecoder {
     this.input.clear()
     this.filling = undefined
     this.pendingFlags = -1
+  }
+
+  /**
+   * The missing rest of a body being assembled, for a read to land in
+   * directly, when at least `min` bytes of it are missing; else undefined.
+   */
+  directRegion(min: number): Buffer | undefined {
+    const filling = this.filling
+    if (filling === undefined || filling.length - this.filled < min) return undefined
+    return filling.subarray(this.filled)
+  }
+
+  /** `n` bytes were read into `region` (from directRegion()); false if that body is no longer wanted (cleared). */
+  filledDirect(region: Buffer, n: number): boolean {
+    const filling = this.filling
+    if (filling === undefined || region.buffer !== filling.buffer || region.byteOffset !== filling.byteOffset + this.filled) {
+      return false
+    }
+    this.filled += n
+    return true
   }
 
   /** Size of the frame whose header was read but whose body is incomplete, or -1. */
@@ -118,6 +148,7 @@ export class FrameDecoder {
     if (max >= 0 && size > max) return false
     this.flags = flags
     this.body = chunk.subarray(at + header, at + header + size)
+    this.lastFrameSize = size
     input.skipInFirst(header + size)
     return true
   }
@@ -165,8 +196,8 @@ export class FrameDecoder {
       const input = this.input
       const have = input.length
       if (have < size) {
-        // Half or more is here: allocate the body and copy the rest straight into it as it comes.
-        if (have * 2 >= size) {
+        // Half or more is here (or the body is small enough to take on trust): allocate it, fill it as bytes come.
+        if (have * 2 >= size || size <= this.eagerBodyMax) {
           const target = Buffer.allocUnsafe(size)
           input.copyTo(target, 0, have)
           this.filling = target
@@ -178,6 +209,7 @@ export class FrameDecoder {
     }
     this.flags = this.pendingFlags
     this.body = body
+    this.lastFrameSize = size
     this.pendingFlags = -1
     return true
   }

@@ -107,6 +107,30 @@ export class Session {
     if (!this.paused) this.process()
   }
 
+  /**
+   * Lets reads land in large bodies directly (see SocketReader): bodies up
+   * to `eagerBodyMax` bytes get their buffer at their header.
+   */
+  readInPlace(eagerBodyMax: number): void {
+    this.decoder.eagerBodyMax = eagerBodyMax
+  }
+
+  /** The missing rest of a large body, for the next read to land in; undefined when there is none. */
+  directReadRegion(): Buffer | undefined {
+    return this.state === State.Closed ? undefined : this.decoder.directRegion(DIRECT_READ_MIN)
+  }
+
+  /** `n` bytes were read straight into `region`, which directReadRegion() gave. */
+  pushDirect(region: Buffer, n: number): void {
+    if (this.state === State.Closed || !this.decoder.filledDirect(region, n)) return
+    if (!this.paused) this.process()
+  }
+
+  /** The last frame was large: the next reads should be small, to leave most of a next large body to a direct read. */
+  get prefersSmallReads(): boolean {
+    return this.decoder.lastFrameSize >= LARGE_FRAME
+  }
+
   /** Continues decoding after `handler.message()` returned false. */
   resume(): void {
     if (!this.paused) return
@@ -349,6 +373,11 @@ function toZmeshError(err: unknown): ZmeshError {
   if (err instanceof ZmeshError) return err
   return new ZmeshError("ERR_ZMTP_PROTOCOL", `internal error while decoding: ${String(err)}`, { cause: err })
 }
+
+/** A body missing less than this is left to an ordinary read (with whatever follows it), not read alone. */
+const DIRECT_READ_MIN = 8 * 1024
+/** Frames from this size on make the next reads small (SocketReader). */
+const LARGE_FRAME = 32 * 1024
 
 /** With a `maxMessageSize` set, commands may still be this large (a long topic, a CURVE INITIATE). */
 const COMMAND_SIZE_FLOOR = 64 * 1024
