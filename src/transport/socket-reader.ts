@@ -5,7 +5,9 @@
  * straight into that body's buffer, so that its bytes are never copied.
  *
  * node:net offers `onread` to sockets it connects, not to the ones a server
- * accepts: bound sockets keep reading through 'data' events.
+ * accepts: bound sockets keep reading through 'data' events. A frame kept
+ * by the application pins its block, as it would pin node:net's read buffer
+ * (docs/options.md says to copy what is kept for long).
  */
 
 /** What a reader feeds: the stream engine of the connection. */
