@@ -14,26 +14,25 @@
  * a warm-up round of half the count, then `--reps` timed rounds; in each it
  * times every round trip (`send` to the reply's arrival) with
  * `performance.now()` and reports the round's median and 99th percentile.
- * A cell's figure is the median over its timed rounds of each. The ratio is
- * zeromq / zmesh, so above 1 means zmesh answers faster.
+ * A cell's figure is the median over its timed rounds of each. The ratios
+ * are zmesh / zeromq and zmesh / node:net: below 1 means zmesh answers faster.
  *
- * For tcp and ipc a third pair, "node:net floor", does the same with no ZMTP:
- * a plain node:net server (setNoDelay) that writes each chunk back, and the
- * same client loop sending the bytes of one ZMTP frame (18 for 16 B). Its
- * median is what two processes waking each other costs on this machine;
- * zmesh's median minus it is zmesh's own overhead.
+ * For tcp and ipc a third pair, "node:net", does the same with no ZMTP: the
+ * raw node:net REQ and REP of raw-net.js (a 4-byte length before each
+ * message, setNoDelay, one write per message), driven by the same code. Its
+ * median is about what two processes waking each other costs on this
+ * machine; zmesh's median minus it is zmesh's own overhead.
  *
  * Children exit on their own after closing their socket; the parent kills any
  * child that outlives a timeout, a failure, SIGINT/SIGTERM or its own exit,
  * and removes its ipc directory.
  */
-import net from "node:net"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import {
   LIBS, bindAddress, childIO, childSpec, commonOptions, commonUsage, failer, installCleanup, isChild, list, loadLib,
-  loadavg, log, machine, median, parseSize, pick, positiveInt, ratio, reap, removeEndpoint, sizeName, spread,
-  startChild, table, target,
+  loadavg, log, machine, median, parseSize, pick, positiveInt, profileChildren, ratio, reap, removeEndpoint, sizeName,
+  spread, startChild, table, target,
 } from "./lib.js"
 
 const SELF = fileURLToPath(import.meta.url)
@@ -42,9 +41,9 @@ const FILL = 0x5a
 /** Round trips per timed round (a tenth with --quick). */
 const COUNT = 10_000
 
-/** The libraries plus "net", the node:net floor (tcp and ipc only). */
+/** The libraries plus "net", the raw node:net baseline (tcp and ipc only). */
 const KINDS = /** @type {const} */ ([...LIBS, "net"])
-const FLOOR = "node:net floor"
+const FLOOR = "node:net"
 
 /**
  * @typedef {import("./lib.js").Lib | "net"} Lib
@@ -61,10 +60,6 @@ const FLOOR = "node:net floor"
 /** @param {ChildSpec} spec */
 async function child(spec) {
   const io = childIO()
-  if (spec.lib === "net") {
-    await (spec.role === "client" ? client(netRequest(spec.address), spec, io) : netEcho(spec, io))
-    return io.done()
-  }
   const lib = await loadLib(spec.lib)
   if (spec.role === "client") {
     const req = new lib.Request()
@@ -78,7 +73,7 @@ async function child(spec) {
       await server(rep, spec, io)
     } else {
       const req = new lib.Request()
-      req.connect(spec.address)
+      req.connect(rep.lastEndpoint)
       await Promise.all([server(rep, spec, io), client(req, spec, io)])
     }
   }
@@ -136,55 +131,6 @@ async function client(req, spec, io) {
   req.close()
 }
 
-/** `tcp://host:port` or `ipc://path` as node:net listen/connect options (port "*" = any). */
-function netOptions(/** @type {string} */ address) {
-  const tcp = /^tcp:\/\/(.+):(\d+|\*)$/.exec(address)
-  return tcp === null ? { path: address.slice("ipc://".length) } : { host: tcp[1], port: tcp[2] === "*" ? 0 : Number(tcp[2]) }
-}
-
-/**
- * The floor's server: writes every chunk straight back, answers "status" with
- * the frames echoed, and closes on "stop" (the client's socket ends too).
- * @param {ChildSpec} spec @param {import("./lib.js").ChildIO} io
- */
-async function netEcho(spec, io) {
-  let bytes = 0
-  const server = net.createServer((sock) => {
-    sock.setNoDelay(true)
-    sock.on("data", (chunk) => {
-      bytes += chunk.length
-      sock.write(chunk)
-    })
-  })
-  await new Promise((resolve) => server.listen(netOptions(spec.address), () => resolve(undefined)))
-  const bound = server.address()
-  io.post({ type: "ready", endpoint: typeof bound === "string" || bound === null ? spec.address : `tcp://127.0.0.1:${bound.port}` })
-  process.on("message", (/** @type {import("./lib.js").Msg} */ m) => {
-    if (m.type === "status") io.post({ type: "status", answered: Math.floor(bytes / spec.size) })
-  })
-  await io.inbox.next("stop")
-  server.close()
-}
-
-/** The floor's client: just enough of a REQ socket for `client()`, one reply per chunk. */
-function netRequest(/** @type {string} */ address) {
-  const sock = net.connect(netOptions(address))
-  sock.setNoDelay(true)
-  /** @type {((reply: Buffer[]) => void) | undefined} */
-  let waiting
-  sock.on("data", (chunk) => waiting?.([chunk]))
-  return {
-    send: (/** @type {Buffer} */ msg) => void sock.write(msg),
-    receive: () => new Promise((resolve) => (waiting = resolve)),
-    close: () => sock.end(),
-  }
-}
-
-/** Bytes on the wire for one ZMTP frame of `size`: flags, a 1- or 8-byte length, the body. */
-function frameSize(/** @type {number} */ size) {
-  return size + (size <= 255 ? 2 : 9)
-}
-
 // ---- parent ----------------------------------------------------------------
 
 async function main() {
@@ -205,6 +151,7 @@ async function main() {
   const timeoutMs = positiveInt(flags.timeout, "--timeout", fail) * 1000
   const count = flags.count === undefined ? (flags.quick ? COUNT / 10 : COUNT) : positiveInt(flags.count, "--count", fail)
 
+  profileChildren(flags["cpu-prof"])
   const tmp = installCleanup()
   const started = performance.now()
   const header = machine(`REQ/REP round-trip latency, ${flags.quick ? "--quick, " : ""}warm-up + median of ${reps} rounds of ${count} round trips`)
@@ -235,10 +182,11 @@ async function main() {
     const notes = []
     for (const transport of transports) {
       for (const size of sizes) {
-        const [mine, theirs] = LIBS.map((lib) => results.find((r) => r.lib === lib && r.transport === transport && r.size === size)?.median)
-        if (mine === undefined || theirs === undefined || size !== 16 || transport === "inproc") continue
-        // The brief: zmesh's median at most half of zeromq's.
-        notes.push(target(`${transport} ${sizeName(size)} median`, "zeromq/zmesh >= 2x", theirs / mine, theirs / mine >= 2))
+        const [mine, theirs, floor] = KINDS.map((lib) => find(results, lib, transport, size)?.median)
+        if (mine === undefined || size !== 16 || transport === "inproc") continue
+        // Issue 10: zmesh's median at most 0.4x zeromq's and at most 1.2x raw node:net's.
+        if (theirs !== undefined) notes.push(target(`${transport} ${sizeName(size)} median`, "zmesh/zeromq <= 0.4x", mine / theirs, mine / theirs <= 0.4))
+        if (floor !== undefined) notes.push(target(`${transport} ${sizeName(size)} median`, "zmesh/node:net <= 1.2x", mine / floor, mine / floor <= 1.2))
       }
     }
     for (const r of results) if (r.error !== undefined) notes.push(`${r.transport} ${sizeName(r.size)} ${r.lib}: ${r.error}`)
@@ -259,7 +207,6 @@ async function runCell({ lib, transport, size, count, reps, timeoutMs, tmp }) {
   const address = bindAddress(transport, tmp, `rep-${lib}-${size}`)
   const base = { lib, transport, size, count }
   const name = lib === "net" ? FLOOR : lib
-  const wire = lib === "net" ? frameSize(size) : size
   /** @type {Child[]} */
   const group = []
   try {
@@ -269,10 +216,10 @@ async function runCell({ lib, transport, size, count, reps, timeoutMs, tmp }) {
       group.push(server)
       await server.next("ready", timeoutMs)
     } else {
-      server = startChild(SELF, { role: "server", lib, address, size: wire, rounds }, `${name} server`)
+      server = startChild(SELF, { role: "server", lib, address, size, rounds }, `${name} server`)
       group.push(server)
       const { endpoint } = await server.next("ready", timeoutMs)
-      client = startChild(SELF, { role: "client", lib, address: endpoint, size: wire, rounds }, `${name} client`)
+      client = startChild(SELF, { role: "client", lib, address: endpoint, size, rounds }, `${name} client`)
       group.push(client)
     }
     /** @type {Round[]} */
@@ -347,15 +294,15 @@ function resultTable(results, transports, sizes, libs) {
   return table(rows, 3)
 }
 
-/** Per cell: zeromq / zmesh, and each library's median minus the floor's. @param {Result[]} results @param {Transport[]} transports @param {number[]} sizes */
+/** Per cell: zmesh's median against zeromq's and raw node:net's, and each library's median minus node:net's. @param {Result[]} results @param {Transport[]} transports @param {number[]} sizes */
 function comparisonTable(results, transports, sizes) {
-  const rows = [["transport", "size", "zeromq/zmesh median", "zeromq/zmesh p99", "zmesh overhead over raw node:net, µs", "zeromq overhead over raw node:net, µs"]]
+  const rows = [["transport", "size", "zmesh/zeromq median", "zmesh/node:net median", "zmesh/zeromq p99", "zmesh over node:net, µs", "zeromq over node:net, µs"]]
   for (const transport of transports) {
     for (const size of sizes) {
       const [mine, theirs, floor] = KINDS.map((lib) => find(results, lib, transport, size))
       const over = (/** @type {Result | undefined} */ r) =>
         r?.median === undefined || floor?.median === undefined ? "-" : micros(r.median - floor.median)
-      rows.push([transport, sizeName(size), ratio(theirs?.median, mine?.median), ratio(theirs?.p99, mine?.p99), over(mine), over(theirs)])
+      rows.push([transport, sizeName(size), ratio(mine?.median, theirs?.median), ratio(mine?.median, floor?.median), ratio(mine?.p99, theirs?.p99), over(mine), over(theirs)])
     }
   }
   return table(rows, 2)
@@ -376,7 +323,7 @@ function usage() {
   --transports LIST    tcp,ipc (default) or inproc (both sockets in one child process)
   --count N            round trips per timed round (warm-up: half of it)
 ${commonUsage}
-                       (here also "net", the node:net floor; default zmesh,zeromq,net)`
+                       (here also "net", raw node:net with a 4-byte length prefix; default zmesh,zeromq,net)`
 }
 
 // Last, so that every declaration above is initialised before either role runs.

@@ -9,7 +9,7 @@
  * channel and `startChild()` the parent's.
  */
 import { execFileSync, fork } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -24,9 +24,17 @@ export const LIBS = /** @type {const} */ (["zmesh", "zeromq"])
  * @typedef {{ inbox: Mailbox, post(msg: Msg): void, done(): void }} ChildIO
  */
 
-/** The library under test: zmesh from dist/ (its own package name), or the `zeromq` package. */
-export async function loadLib(/** @type {Lib} */ lib) {
-  return lib === "zeromq" ? await import("zeromq") : await import("zmesh")
+/**
+ * The library under test: zmesh from dist/ (its own package name; also for
+ * "zmesh-try", zmesh driven through trySend/tryReceive), the `zeromq`
+ * package, or the raw node:net baseline ("net", "net-batch": see raw-net.js).
+ * @param {string} lib
+ * @returns {Promise<any>}
+ */
+export async function loadLib(lib) {
+  if (lib === "zeromq") return await import("zeromq")
+  if (lib === "net" || lib === "net-batch") return (await import("./raw-net.js")).rawLib(lib === "net-batch")
+  return await import("zmesh")
 }
 
 // ---- the child's side ----------------------------------------------------------
@@ -73,6 +81,20 @@ export function childIO() {
 /** Every live child, so that any way out of the parent can kill them. */
 const children = new Set()
 
+/** Node flags for every child: `--cpu-prof` and its directory with `--cpu-prof DIR`. */
+let childArgv = /** @type {string[]} */ ([])
+
+/**
+ * Children write a V8 CPU profile each (`node --cpu-prof`) into `dir`, named
+ * by role; `node bench/profile.js DIR` summarises them.
+ * @param {string | undefined} dir
+ */
+export function profileChildren(dir) {
+  if (dir === undefined || dir === "") return
+  mkdirSync(dir, { recursive: true })
+  childArgv = ["--cpu-prof", "--cpu-prof-dir", path.resolve(dir)]
+}
+
 /**
  * @typedef {{ name: string, readonly alive: boolean, post(msg: Msg): void,
  *   next(type: string, timeoutMs?: number): Promise<Msg>, peek(type: string, round: number): Msg | undefined,
@@ -84,7 +106,8 @@ const children = new Set()
  * @param {string} script @param {object} spec @param {string} name @returns {Child}
  */
 export function startChild(script, spec, name) {
-  const proc = fork(script, ["--child", JSON.stringify(spec)], { stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  const execArgv = childArgv.length === 0 ? [] : [...childArgv, "--cpu-prof-name", profileFile(name, /** @type {Record<string, unknown>} */ (spec))]
+  const proc = fork(script, ["--child", JSON.stringify(spec)], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv })
   children.add(proc)
   const inbox = mailbox(proc)
   /** @type {Msg[]} */
@@ -131,6 +154,20 @@ export function startChild(script, spec, name) {
       if (exit === undefined) proc.kill("SIGKILL")
     },
   }
+}
+
+let profiles = 0
+
+/**
+ * A profile's file name: a sequence number, the child's role and the cell
+ * ("03-zmesh-receiver-tcp-16.cpuprofile").
+ * @param {string} name @param {Record<string, unknown>} spec
+ */
+function profileFile(name, spec) {
+  const address = String(spec.address ?? "")
+  const transport = address.slice(0, address.indexOf(":"))
+  const parts = [String(++profiles).padStart(2, "0"), name, transport, spec.size === undefined ? "" : String(spec.size)]
+  return parts.join("-").replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "") + ".cpuprofile"
 }
 
 /**
@@ -258,6 +295,7 @@ export const commonOptions = /** @type {const} */ ({
   reps: { type: "string", default: "3" },
   timeout: { type: "string", default: "60" },
   json: { type: "boolean", default: false },
+  "cpu-prof": { type: "string" },
   help: { type: "boolean", short: "h", default: false },
 })
 
@@ -265,6 +303,8 @@ export const commonUsage = `  --libs LIST          zmesh,zeromq (default both)
   --reps N             timed rounds per cell after the warm-up, median reported (default 3)
   --timeout S          seconds a round may take before the cell is failed (default 60)
   --json               print the results as JSON instead of a table
+  --cpu-prof DIR       run every child under node --cpu-prof, one profile per role in DIR
+                       (summarise with: node bench/profile.js DIR)
   -h, --help`
 
 /**

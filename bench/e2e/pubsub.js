@@ -25,7 +25,8 @@
  * first and the last. Its delivered rate is received / (its last message -
  * the publisher's first send), on CLOCK_MONOTONIC, which all processes share:
  * messages that reached it per second of the round. A round's figure is the
- * median over subscribers, a cell's the median over rounds. PUB drops when a
+ * median over subscribers (and, in brackets, the slowest subscriber's), a
+ * cell's the median over rounds. PUB drops when a
  * subscriber's queue is full, by design, so "delivered" is also given as the
  * share of sent messages the subscribers got (all of them, all timed rounds),
  * beside the publisher's own send rate; the progress lines add each
@@ -33,6 +34,11 @@
  *
  * The publisher's loop is the plain `for (...) await pub.send(msg)`; with
  * `--pace N` it yields to the event loop every N sends instead.
+ *
+ * "net" is the raw node:net baseline of raw-net.js with the same roles: a
+ * 4-byte length before each message, every message written to every
+ * subscriber (no topic filtering), and a send that waits for the slowest
+ * subscriber's buffer instead of dropping: its delivered share is always 100%.
  *
  * Children exit on their own after closing their socket; the parent kills any
  * child that outlives a timeout, a failure, SIGINT/SIGTERM or its own exit,
@@ -43,12 +49,14 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import {
   LIBS, bindAddress, childIO, childSpec, commonOptions, commonUsage, failer, installCleanup, isChild, list, loadLib,
-  loadavg, log, machine, median, num, parseSize, pick, positiveInt, ratio, reap, removeEndpoint, sizeName, spread,
-  startChild, table, target,
+  loadavg, log, machine, median, num, parseSize, pick, positiveInt, profileChildren, ratio, reap, removeEndpoint, sizeName,
+  spread, startChild, table, target,
 } from "./lib.js"
 
 const SELF = fileURLToPath(import.meta.url)
 const TRANSPORTS = /** @type {const} */ (["tcp", "ipc"])
+/** The libraries plus "net", the raw node:net baseline of raw-net.js (no drops, no filtering: it waits for the slowest). */
+const KINDS = /** @type {const} */ ([...LIBS, "net"])
 /** First byte of each kind of message; a data message is FILL throughout. */
 const FILL = 0x5a
 const PROBE = 0x50
@@ -63,15 +71,15 @@ const CLOCK = Number(process.hrtime.bigint()) / 1e6 - performance.now()
 const COUNT = 200_000
 
 /**
- * @typedef {import("./lib.js").Lib} Lib
+ * @typedef {(typeof KINDS)[number]} Lib
  * @typedef {import("./lib.js").Msg} Msg
  * @typedef {import("./lib.js").Child} Child
  * @typedef {"tcp" | "ipc"} Transport
  * @typedef {{ role: "pub" | "sub", lib: Lib, address: string, size: number, rounds: number[], pace: number }} ChildSpec
  * @typedef {{ received: number, seconds: number, delivered: number }} SubRound
- * @typedef {{ sendSeconds: number, count: number, subs: SubRound[], rate: number }} Round
+ * @typedef {{ sendSeconds: number, count: number, subs: SubRound[], rate: number, slowest: number }} Round
  * @typedef {{ lib: Lib, transport: Transport, subs: number, size: number, count: number,
- *             rounds?: Round[], rate?: number, delivered?: number, sendRate?: number, error?: string }} Result
+ *             rounds?: Round[], rate?: number, slowest?: number, delivered?: number, sendRate?: number, error?: string }} Result
  */
 
 // ---- children --------------------------------------------------------------
@@ -172,6 +180,7 @@ async function main() {
       transports: { type: "string", default: "tcp,ipc" },
       count: { type: "string" },
       pace: { type: "string", default: "0" },
+      libs: { type: "string", default: KINDS.join(",") },
     },
   })
   if (flags.help) return void console.log(usage())
@@ -179,12 +188,13 @@ async function main() {
   const size = parseSize(flags.size, fail)
   if (size < 5) fail("--size must be at least 5 bytes, to hold an end marker's round number")
   const transports = pick(flags.transports, TRANSPORTS, "transport", fail)
-  const libs = pick(flags.libs, LIBS, "library", fail)
+  const libs = pick(flags.libs, KINDS, "library", fail)
   const reps = positiveInt(flags.reps, "--reps", fail)
   const timeoutMs = positiveInt(flags.timeout, "--timeout", fail) * 1000
   const count = flags.count === undefined ? (flags.quick ? COUNT / 10 : COUNT) : positiveInt(flags.count, "--count", fail)
   const pace = flags.pace === "0" ? 0 : positiveInt(flags.pace, "--pace", fail)
 
+  profileChildren(flags["cpu-prof"])
   const tmp = installCleanup()
   const started = performance.now()
   const header = machine(`PUB/SUB fan-out at ${sizeName(size)}, default HWM, ${pace > 0 ? `publisher yields every ${pace} sends, ` : ""}${flags.quick ? "--quick, " : ""}warm-up + median of ${reps} rounds of ${num(count)} messages`)
@@ -263,14 +273,15 @@ async function runCell({ lib, transport, subs, size, count, pace, reps, timeoutM
       // Delivered: what reached the subscriber over the time from the first send to its last message.
       const perSub = got.map((g) => ({ received: g.received, seconds: g.seconds, delivered: g.received / ((g.last - sent.start) / 1000) }))
       const rate = median(perSub.map((s) => s.delivered))
-      if (round > 0) timed.push({ sendSeconds: sent.seconds, count: rounds[round], subs: perSub, rate })
+      const slowest = Math.min(...perSub.map((s) => s.delivered))
+      if (round > 0) timed.push({ sendSeconds: sent.seconds, count: rounds[round], subs: perSub, rate, slowest })
     }
     pub.post({ type: "stop" })
     const late = await reap(group)
     const received = timed.reduce((a, r) => a + r.subs.reduce((b, s) => b + s.received, 0), 0)
     /** @type {Result} */
     const result = {
-      ...base, rounds: timed, rate: median(timed.map((r) => r.rate)),
+      ...base, rounds: timed, rate: median(timed.map((r) => r.rate)), slowest: median(timed.map((r) => r.slowest)),
       delivered: received / (count * subs * timed.length), sendRate: median(timed.map((r) => r.count / r.sendSeconds)),
     }
     if (late.length > 0) result.error = `${late.join(", ")} did not exit within 5 s of close(); killed`
@@ -329,19 +340,26 @@ function progressLine(r) {
 
 /** @param {Result[]} results @param {Transport[]} transports @param {number[]} subCounts */
 function resultTable(results, transports, subCounts) {
+  const shown = KINDS.filter((lib) => results.some((r) => r.lib === lib))
   /** @type {string[][]} */
   const rows = [[
-    "transport", "subs", "zmesh delivered/s per sub", "zmesh delivered", "zmesh pub sent/s",
-    "zeromq delivered/s per sub", "zeromq delivered", "zeromq pub sent/s", "zmesh/zeromq", "spread zmesh/zeromq",
+    "transport", "subs", ...shown.flatMap((lib) => [`${lib} delivered/s per sub (slowest)`, `${lib} delivered`, `${lib} pub sent/s`]),
+    "zmesh/zeromq", "zmesh/net", "slowest zmesh/net", `spread ${shown.join("/")}`,
   ]]
   for (const transport of transports) {
     for (const subs of subCounts) {
-      const mine = results.find((r) => r.lib === "zmesh" && r.transport === transport && r.subs === subs)
-      const theirs = results.find((r) => r.lib === "zeromq" && r.transport === transport && r.subs === subs)
+      const cell = (/** @type {Lib} */ lib) => results.find((r) => r.lib === lib && r.transport === transport && r.subs === subs)
       const cols = (/** @type {Result | undefined} */ r) =>
-        r?.rate === undefined ? [r === undefined ? "-" : "FAILED", "-", "-"] : [num(r.rate), percent(r.delivered ?? 0), num(r.sendRate ?? 0)]
+        r?.rate === undefined
+          ? [r === undefined ? "-" : "FAILED", "-", "-"]
+          : [`${num(r.rate)} (${num(r.slowest ?? 0)})`, percent(r.delivered ?? 0), num(r.sendRate ?? 0)]
       const spreads = (/** @type {Result | undefined} */ r) => (r?.rate === undefined ? "-" : spread(r.rounds?.map((x) => x.rate)))
-      rows.push([transport, String(subs), ...cols(mine), ...cols(theirs), ratio(mine?.rate, theirs?.rate), `${spreads(mine)} / ${spreads(theirs)}`])
+      rows.push([
+        transport, String(subs), ...shown.flatMap((lib) => cols(cell(lib))),
+        ratio(cell("zmesh")?.rate, cell("zeromq")?.rate), ratio(cell("zmesh")?.rate, cell("net")?.rate),
+        ratio(cell("zmesh")?.slowest, cell("net")?.slowest),
+        shown.map((lib) => spreads(cell(lib))).join(" / "),
+      ])
     }
   }
   return table(rows, 2)
@@ -358,7 +376,8 @@ function usage() {
   --transports LIST    tcp,ipc (default both)
   --count N            messages per round (default ${num(COUNT)})
   --pace N             the publisher yields to the event loop (setImmediate) every N sends (default 0: never)
-${commonUsage}`
+${commonUsage}
+                       (here also "net", raw node:net with a 4-byte length prefix; default zmesh,zeromq,net)`
 }
 
 // Last, so that every declaration above is initialised before either role runs.

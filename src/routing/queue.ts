@@ -36,10 +36,19 @@ export class Queue<T> {
     return out
   }
 
-  /** Removes the items for which `remove` returns true, keeping the others in order. */
+  /** Removes the items for which `remove` returns true, keeping the others in order; in place, without allocating. */
   removeWhere(remove: (item: T) => boolean): void {
-    const kept = this.drain().filter((item) => !remove(item))
-    for (const item of kept) this.push(item)
+    const items = this.items
+    const mask = this.mask
+    let kept = 0
+    for (let i = 0; i < this.length; i++) {
+      const item = items[(this.head + i) & mask] as T
+      if (remove(item)) continue
+      items[(this.head + kept) & mask] = item
+      kept++
+    }
+    for (let i = kept; i < this.length; i++) items[(this.head + i) & mask] = undefined
+    this.length = kept
   }
 
   private grow(): void {

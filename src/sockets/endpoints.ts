@@ -12,6 +12,7 @@ import { type Endpoint, parseEndpoint } from "../transport/endpoint.js"
 import { isInprocBound } from "../transport/inproc.js"
 import { type Listener, listen } from "../transport/listener.js"
 import { RawEngine } from "../transport/raw-engine.js"
+import type { SocketReader } from "../transport/socket-reader.js"
 import { StreamEngine } from "../transport/stream-engine.js"
 import type { PeerInfo, SessionFailure } from "../zmtp/session.js"
 import { ZAP_ENDPOINT, type ZapReply, type ZapRequest } from "../zmtp/zap.js"
@@ -171,11 +172,12 @@ export class Endpoints {
       delayed: () => this.host.emit({ type: "connect:delay", address }),
       failed: () => this.host.emit({ type: "close", address }),
       retrying: (interval) => this.host.emit({ type: "connect:retry", address, interval }),
-      connected: (socket) => {
+      connected: (socket, reader) => {
         this.host.emit({ type: "connect", address })
-        dial.link = this.startLink(socket, address, dial, undefined)
+        dial.link = this.startLink(socket, address, dial, undefined, reader)
       },
-    })
+      // STREAM's raw engine reads 'data' events; ZMTP engines read through a SocketReader.
+    }, this.host.socketType !== "STREAM")
   }
 
   private accept(socket: net.Socket, bound: Bound): void {
@@ -207,7 +209,9 @@ export class Endpoints {
     return endpoint
   }
 
-  private startLink(socket: net.Socket, address: string, dial: Dial | undefined, bound: Bound | undefined): Link {
+  private startLink(
+    socket: net.Socket, address: string, dial: Dial | undefined, bound: Bound | undefined, reader?: SocketReader,
+  ): Link {
     const link: Link = { address, inproc: false, engine: undefined, pipe: undefined, ending: false, dial, bound }
     this.links.add(link)
     if (this.host.socketType === "STREAM") return this.startRawLink(socket, link)
@@ -256,6 +260,7 @@ export class Endpoints {
           this.linkClosed(link, failure)
         },
       },
+      reader,
     )
     return link
   }

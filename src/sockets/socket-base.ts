@@ -56,6 +56,14 @@ const RESOLVED = Promise.resolve()
  * does after 512 synchronous operations.
  */
 const SYNC_BUDGET = 512
+/**
+ * ...and every this many payload bytes, whichever comes first (the engine's
+ * write backlog, WRITE_BACKLOG). 512 calls of 64 KiB let one loop move
+ * 32 MiB without giving the event loop a turn: the peer's reads (in one
+ * process) waited behind it, and the bursts kept so many buffers alive that
+ * V8 ran a full GC every ~100 MiB. Small messages still yield every 512.
+ */
+const SYNC_BYTES = 256 * 1024
 
 /** The socket classes by libzmq type number, for `new Socket(type, options)`; filled by socket-types.ts. */
 export const socketClasses = new Map<number, new (options?: object) => Socket>()
@@ -89,6 +97,8 @@ export abstract class Socket implements PipeOwner {
   private readonly receiveWaiters = new Queue<ReceiveWaiter>()
   /** send() and receive() calls that completed at once since this socket last yielded to the event loop. */
   private syncOperations = 0
+  /** Their payload bytes. */
+  private syncBytes = 0
 
   static {
     grantCapabilities({
@@ -294,7 +304,7 @@ export abstract class Socket implements PipeOwner {
     let frames: Message
     try {
       frames = toMessage(message)
-      if (!this.waitingIn(this.xlane(frames)) && this.xsend(frames)) return this.completedAtOnce(undefined)
+      if (!this.waitingIn(this.xlane(frames)) && this.xsend(frames)) return this.completedAtOnce(undefined, frames)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -314,10 +324,19 @@ export abstract class Socket implements PipeOwner {
     })
   }
 
-  /** A promise for a call that completed at once: resolved now, or on the next turn once the budget is spent. */
-  private completedAtOnce<T>(value: T): Promise<T> {
-    if (++this.syncOperations < SYNC_BUDGET) return value === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(value)
+  /**
+   * A promise for a call that completed at once with `message`: resolved
+   * now, or on the next turn once the budget of calls or bytes is spent.
+   */
+  private completedAtOnce<T>(value: T, message: Message): Promise<T> {
+    let bytes = this.syncBytes
+    for (let i = 0; i < message.length; i++) bytes += message[i]!.length
+    if (++this.syncOperations < SYNC_BUDGET && bytes < SYNC_BYTES) {
+      this.syncBytes = bytes
+      return value === undefined ? (RESOLVED as Promise<T>) : Promise.resolve(value)
+    }
     this.syncOperations = 0
+    this.syncBytes = 0
     return new Promise((resolve) => setImmediate(resolve, value))
   }
 
@@ -354,7 +373,7 @@ export abstract class Socket implements PipeOwner {
       } catch (err) {
         return Promise.reject(err)
       }
-      if (message !== undefined) return this.completedAtOnce(message)
+      if (message !== undefined) return this.completedAtOnce(message, message)
     }
     const timeout = this.options.receiveTimeout
     if (timeout === 0) return Promise.reject(error("EAGAIN", "Socket temporarily unavailable"))
@@ -398,17 +417,32 @@ export abstract class Socket implements PipeOwner {
 
   /** Async iteration over received messages; ends when the socket closes. */
   protected iterate(): AsyncIterator<Message, undefined> {
-    return {
-      next: async () => {
-        if (this.isClosed) return { value: undefined, done: true }
-        try {
-          return { value: await this.receiveMessage(), done: false }
-        } catch (err) {
-          if (this.isClosed && (err as ZmeshError).code === "EAGAIN") return { value: undefined, done: true }
-          throw err
-        }
-      },
+    return { next: () => this.iterateNext() }
+  }
+
+  /**
+   * One step of async iteration. A message already queued costs one
+   * promise, already resolved (within the SYNC_BUDGET), instead of an async
+   * function's and receive()'s.
+   */
+  private iterateNext(): Promise<IteratorResult<Message, undefined>> {
+    if (this.isClosed) return Promise.resolve({ value: undefined, done: true })
+    if (this.receiveWaiters.length === 0) {
+      let message: Message | undefined
+      try {
+        message = this.xrecv()
+      } catch (err) {
+        return Promise.reject(err)
+      }
+      if (message !== undefined) return this.completedAtOnce<IteratorResult<Message, undefined>>({ value: message, done: false }, message)
     }
+    return this.receiveMessage().then(
+      (value) => ({ value, done: false }),
+      (err: unknown) => {
+        if (this.isClosed && (err as ZmeshError).code === "EAGAIN") return { value: undefined, done: true }
+        throw err
+      },
+    )
   }
 
   /** A new peer's pipe; false refuses the connection (PAIR's second peer). */

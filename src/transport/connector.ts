@@ -5,6 +5,7 @@
  */
 import net from "node:net"
 import type { Endpoint } from "./endpoint.js"
+import { SocketReader } from "./socket-reader.js"
 
 export interface ConnectorOptions {
   /** ZMQ_RECONNECT_IVL in ms; -1 disables reconnection. */
@@ -18,8 +19,8 @@ export interface ConnectorOptions {
 export interface ConnectorEvents {
   /** A connection attempt is under way (connect:delay). */
   delayed(): void
-  /** The connection is up (connect). */
-  connected(socket: net.Socket): void
+  /** The connection is up (connect); `reader` reads it when the connector was made with `readers`. */
+  connected(socket: net.Socket, reader: SocketReader | undefined): void
   /** An attempt failed and its socket is closed (close, as libzmq reports it). */
   failed(): void
   /** A new attempt is scheduled after `interval` ms (connect:retry). */
@@ -35,11 +36,14 @@ export class Connector {
   private readonly endpoint: Endpoint
   private readonly options: ConnectorOptions
   private readonly events: ConnectorEvents
+  private readonly readers: boolean
 
-  constructor(endpoint: Endpoint, options: ConnectorOptions, events: ConnectorEvents) {
+  /** @param readers read each connection through a SocketReader (`onread`) instead of 'data' events. */
+  constructor(endpoint: Endpoint, options: ConnectorOptions, events: ConnectorEvents, readers = false) {
     this.endpoint = endpoint
     this.options = options
     this.events = events
+    this.readers = readers
   }
 
   start(): void {
@@ -71,10 +75,12 @@ export class Connector {
     this.timer = undefined
     if (this.stopped) return
     const endpoint = this.endpoint
+    const reader = this.readers ? new SocketReader() : undefined
+    const onread = reader?.onread
     const socket =
       endpoint.transport === "tcp"
-        ? net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true })
-        : net.connect({ path: endpoint.transport === "ipc" ? endpoint.path : "" })
+        ? net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, onread })
+        : net.connect({ path: endpoint.transport === "ipc" ? endpoint.path : "", onread })
     this.socket = socket
     // Dialing alone does not keep the process alive (see sockets/keep-alive.ts).
     socket.unref()
@@ -98,7 +104,7 @@ export class Connector {
       socket.off("error", onError)
       socket.off("close", onError)
       if (this.stopped) return socket.destroy()
-      this.events.connected(socket)
+      this.events.connected(socket, reader)
     })
     this.events.delayed()
   }

@@ -9,6 +9,7 @@ import { encodeCancel, encodeSubscribe, subscriptionFrame } from "../zmtp/comman
 import type { Mechanism } from "../zmtp/mechanisms/mechanism.js"
 import { type PeerInfo, Session, type SessionFailure, type SessionOptions } from "../zmtp/session.js"
 import type { SocketType } from "../zmtp/socket-type.js"
+import type { ReadSink, SocketReader } from "./socket-reader.js"
 
 /** Output above this many bytes is written at once instead of at the end of the tick. */
 const FLUSH_THRESHOLD = 256 * 1024
@@ -22,6 +23,12 @@ const FLUSH_THRESHOLD = 256 * 1024
  * (docs/options.md).
  */
 export const WRITE_BACKLOG = 256 * 1024
+/**
+ * With a SocketReader, bodies up to this size get their buffer at their
+ * header so that reads can land in them: what a peer that only claims sizes
+ * can make a dialed connection allocate (bound ones allocate nothing on a claim).
+ */
+const EAGER_BODY_MAX = 256 * 1024
 
 export interface EngineOptions {
   readonly socketType: SocketType
@@ -72,7 +79,11 @@ export class StreamEngine {
   private ttlTimer: NodeJS.Timeout | undefined
   private readonly flushNow = () => this.flush()
 
-  constructor(socket: net.Socket, options: EngineOptions, handler: EngineHandler) {
+  /**
+   * @param reader For a connection we dialed with `onread` (SocketReader):
+   * reads come through it instead of 'data' events.
+   */
+  constructor(socket: net.Socket, options: EngineOptions, handler: EngineHandler, reader?: SocketReader) {
     this.socket = socket
     this.options = options
     this.handler = handler
@@ -97,7 +108,12 @@ export class StreamEngine {
     socket.setNoDelay(true)
     // A connection alone does not keep the process alive (see sockets/keep-alive.ts).
     socket.unref()
-    socket.on("data", (chunk: Buffer) => this.onData(chunk))
+    if (reader === undefined) {
+      socket.on("data", (chunk: Buffer) => this.onData(chunk))
+    } else {
+      this.session.readInPlace(EAGER_BODY_MAX)
+      reader.attach(this.readSink())
+    }
     socket.on("drain", () => {
       this.blocked = false
       this.handler.drained()
@@ -218,6 +234,27 @@ export class StreamEngine {
     this.inputCount++
     this.session.push(chunk)
     if (this.session.isPaused && !this.closed) this.socket.pause()
+  }
+
+  /** How a SocketReader feeds this engine: as onData(), and reads that landed in a body directly. */
+  private readSink(): ReadSink {
+    const session = this.session
+    return {
+      directRegion: () => (this.closed ? undefined : session.directReadRegion()),
+      get smallReads() {
+        return session.prefersSmallReads
+      },
+      data: (chunk) => {
+        this.inputCount++
+        session.push(chunk)
+        return this.closed || !session.isPaused
+      },
+      direct: (region, n) => {
+        this.inputCount++
+        session.pushDirect(region, n)
+        return this.closed || !session.isPaused
+      },
+    }
   }
 
   private onReady(peer: PeerInfo): void {

@@ -20,6 +20,34 @@ export class ByteQueue {
     this.length += chunk.length
   }
 
+  /** The chunk holding the read position (empty when nothing is queued); its bytes from `offset` on are unread. */
+  get first(): Buffer {
+    return this.chunks[this.head] ?? EMPTY
+  }
+
+  /** Read position inside `first`. */
+  get firstOffset(): number {
+    return this.offset
+  }
+
+  /** Consumes `n` bytes that all lie in `first` (the caller checked). */
+  skipInFirst(n: number): void {
+    const chunk = this.chunks[this.head]!
+    this.advance(n, chunk, this.offset + n)
+  }
+
+  /** Moves the next `n` bytes into `target` at `at`; the caller checks `length`. */
+  copyTo(target: Buffer, at: number, n: number): void {
+    while (n > 0) {
+      const chunk = this.chunks[this.head]!
+      const count = Math.min(n, chunk.length - this.offset)
+      chunk.copy(target, at, this.offset, this.offset + count)
+      at += count
+      n -= count
+      this.advance(count, chunk, this.offset + count)
+    }
+  }
+
   /** The byte at `index` bytes past the read position; the caller checks `length`. */
   byteAt(index: number): number {
     let i = this.offset + index

@@ -72,7 +72,8 @@ export class Session {
   private readonly decoder: FrameDecoder
   private state: State = State.Greeting
   private paused = false
-  private partial: Buffer[] = []
+  /** The frames so far of a message whose last frame has not come yet. */
+  private partial: Buffer[] | undefined
   private partialSize = 0
   private peerMinor = 0
   private readonly maxMessageSize: number
@@ -117,6 +118,30 @@ export class Session {
     if (!this.paused) this.process()
   }
 
+  /**
+   * Lets reads land in large bodies directly (see SocketReader): bodies up
+   * to `eagerBodyMax` bytes get their buffer at their header.
+   */
+  readInPlace(eagerBodyMax: number): void {
+    this.decoder.eagerBodyMax = eagerBodyMax
+  }
+
+  /** The missing rest of a large body, for the next read to land in; undefined when there is none. */
+  directReadRegion(): Buffer | undefined {
+    return this.state === State.Closed ? undefined : this.decoder.directRegion(DIRECT_READ_MIN)
+  }
+
+  /** `n` bytes were read straight into `region`, which directReadRegion() gave. */
+  pushDirect(region: Buffer, n: number): void {
+    if (this.state === State.Closed || !this.decoder.filledDirect(region, n)) return
+    if (!this.paused) this.process()
+  }
+
+  /** The last frame was large: the next reads should be small, to leave most of a next large body to a direct read. */
+  get prefersSmallReads(): boolean {
+    return this.decoder.lastFrameSize >= LARGE_FRAME
+  }
+
   /** Continues decoding after `handler.message()` returned false. */
   resume(): void {
     if (!this.paused) return
@@ -159,8 +184,8 @@ export class Session {
   /** Stops all processing; nothing more is reported. */
   close(): void {
     this.state = State.Closed
-    this.decoder.input.clear()
-    this.partial = []
+    this.decoder.clear()
+    this.partial = undefined
   }
 
   private process(): void {
@@ -170,9 +195,13 @@ export class Session {
           if (!this.readGreeting()) return
           continue
         }
+        const wrap = this.options.mechanism.wrap
+        if (this.state === State.Ready && wrap === undefined) {
+          if (!this.readTraffic()) return
+          continue
+        }
         if (!this.decoder.next()) return
         const { flags, body } = this.decoder
-        const wrap = this.options.mechanism.wrap
         if (wrap !== undefined && this.state === State.Ready) this.onWrappedFrame(wrap, body)
         else if ((flags & FLAG_COMMAND) !== 0) this.onCommandFrame(body)
         else if (this.state !== State.Ready) throw protocol("data frame received before the handshake completed")
@@ -183,6 +212,24 @@ export class Session {
     }
   }
 
+  /**
+   * The hot loop once the handshake is done (without CURVE): frames straight
+   * into messages until the input runs out (false) or decoding must stop or
+   * be looked at again (true: paused, closed, or a command came).
+   */
+  private readTraffic(): boolean {
+    const decoder = this.decoder
+    while (decoder.next()) {
+      const flags = decoder.flags
+      if ((flags & FLAG_COMMAND) !== 0) {
+        this.onCommandFrame(decoder.body)
+        return true
+      }
+      this.onDataFrame(flags, decoder.body)
+      if (this.paused) return true
+    }
+    return false
+  }
   private readGreeting(): boolean {
     const input = this.decoder.input
     const seen = Math.min(input.length, 11)
@@ -250,16 +297,20 @@ export class Session {
   }
 
   private onDataFrame(flags: number, body: Buffer): void {
-    this.partial.push(body)
+    let frames = this.partial
     if ((flags & FLAG_MORE) !== 0) {
+      if (frames === undefined) this.partial = [body]
+      else frames.push(body)
       this.partialSize += body.length
       // The limit covers the whole message: shrink what the next frame may claim.
       this.decoder.maxFrameSize = this.frameLimit(this.partialSize)
       return
     }
-    const frames = this.partial
-    this.partial = []
-    if (this.partialSize !== 0) {
+    if (frames === undefined) {
+      frames = [body]
+    } else {
+      frames.push(body)
+      this.partial = undefined
       this.partialSize = 0
       this.decoder.maxFrameSize = this.frameLimit(0)
     }
@@ -340,6 +391,11 @@ function toZmeshError(err: unknown): ZmeshError {
   if (err instanceof ZmeshError) return err
   return new ZmeshError("ERR_ZMTP_PROTOCOL", `internal error while decoding: ${String(err)}`, { cause: err })
 }
+
+/** A body missing less than this is left to an ordinary read (with whatever follows it), not read alone. */
+const DIRECT_READ_MIN = 8 * 1024
+/** Frames from this size on make the next reads small (SocketReader). */
+const LARGE_FRAME = 32 * 1024
 
 /** Commands may always be this large (a long topic, a CURVE INITIATE), whatever `maxMessageSize` says. */
 const COMMAND_SIZE_FLOOR = 64 * 1024

@@ -140,4 +140,28 @@ describe("tight await loops in zmesh do not starve the event loop (zeromq.js yie
     })
     expect(turns).toBeGreaterThanOrEqual(3)
   })
+
+  it("large messages: await send() and for-await yield every 256 KiB, long before 512 calls", async () => {
+    const count = 64
+    const big = Buffer.alloc(64 * 1024, 7)
+    const push = track(new Push({ linger: 0, sendHighWaterMark: 2 * count }))
+    const pull = track(new Pull({ linger: 0, receiveHighWaterMark: 2 * count }))
+    await pull.bind(inprocEndpoint())
+    push.connect(pull.lastEndpoint!)
+    await push.send("hello")
+    await pull.receive()
+    // 64 x 64 KiB = 4 MiB: a yield every 256 KiB is 16 turns; the call budget alone would give none.
+    const sendTurns = await loopTurnsDuring(async () => {
+      for (let i = 0; i < count; i++) await push.send(big)
+    })
+    expect(sendTurns).toBeGreaterThanOrEqual(8)
+    let received = 0
+    const receiveTurns = await loopTurnsDuring(async () => {
+      for await (const [msg] of pull) {
+        expect(msg!.length).toBe(big.length)
+        if (++received === count) break
+      }
+    })
+    expect(receiveTurns).toBeGreaterThanOrEqual(8)
+  })
 })

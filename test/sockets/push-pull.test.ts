@@ -167,3 +167,35 @@ describe.each(transports)("PUSH/PULL over $name", ({ bindAddress }) => {
     closeAll(push)
   })
 })
+
+describe.each(transports)("PUSH/PULL over $name, the receiver dialing (its reads land in large bodies directly)", ({ bindAddress }) => {
+  it("delivers a mix of small, 64 KiB and multi-MiB messages byte for byte through a tiny receive queue", async () => {
+    const push = new Push({ sendHighWaterMark: 4 })
+    const pull = new Pull({ receiveHighWaterMark: 2 })
+    const sizes = [16, 65_536, 3, 200_000, 65_536, 0, 3 * 1024 * 1024 + 7, 1000, 65_537, 70_000, 5]
+    const messages = sizes.map((size, i) => {
+      const body = Buffer.allocUnsafe(size)
+      for (let j = 0; j < size; j++) body[j] = (j * 31 + i) & 0xff
+      return body
+    })
+    try {
+      await push.bind(bindAddress())
+      pull.connect(push.lastEndpoint!)
+      // RCVHWM 2: whenever a read brings several messages the queue fills and reading pauses, then resumes.
+      const sending = (async () => {
+        for (let round = 0; round < 3; round++) for (const m of messages) await push.send([Buffer.from([round]), m])
+      })()
+      for (let round = 0; round < 3; round++) {
+        for (const expected of messages) {
+          const [tag, body] = await pull.receive()
+          expect(tag![0]).toBe(round)
+          expect(body!.length).toBe(expected.length)
+          expect(body!.equals(expected)).toBe(true)
+        }
+      }
+      await sending
+    } finally {
+      closeAll(push, pull)
+    }
+  })
+})

@@ -265,3 +265,80 @@ describe("FrameDecoder: many frames across many chunks", () => {
     }
   })
 })
+
+describe("FrameDecoder: bodies assembled in place, and reads straight into them", () => {
+  /** A long data frame's header announcing `size` bytes. */
+  const longHeader = (size: number) => {
+    const header = Buffer.alloc(9)
+    header[0] = 0x02
+    header.writeUInt32BE(size, 5)
+    return header
+  }
+
+  it("without eagerBodyMax, a header alone allocates nothing and offers no region for a direct read", () => {
+    const dec = new FrameDecoder(-1)
+    dec.push(longHeader(1000))
+    expect(dec.next()).toBe(false)
+    expect(dec.pendingBodySize).toBe(1000)
+    expect(dec.directRegion(1)).toBeUndefined()
+    // Half of the body: now it is allocated, and the rest may be read in place.
+    dec.push(pattern(500))
+    expect(dec.next()).toBe(false)
+    expect(dec.directRegion(1)?.length).toBe(500)
+  })
+
+  it("with eagerBodyMax, the body is allocated at its header; reads into its region complete the frame", () => {
+    const dec = new FrameDecoder(-1)
+    dec.eagerBodyMax = 4096
+    const body = pattern(3000, 7)
+    dec.push(Buffer.concat([longHeader(3000), body.subarray(0, 100)]))
+    expect(dec.next()).toBe(false)
+    const region = dec.directRegion(1000)!
+    expect(region.length).toBe(2900)
+    // As a socket read would: bytes land in the region, the decoder is told how many.
+    body.copy(region, 0, 100, 1100)
+    expect(dec.filledDirect(region, 1000)).toBe(true)
+    expect(dec.next()).toBe(false)
+    const rest = dec.directRegion(1000)!
+    expect(rest.length).toBe(1900)
+    body.copy(rest, 0, 1100)
+    expect(dec.filledDirect(rest, 1900)).toBe(true)
+    expect(dec.next()).toBe(true)
+    expect(dec.body.equals(body)).toBe(true)
+    expect(dec.lastFrameSize).toBe(3000)
+    expect(dec.directRegion(1)).toBeUndefined()
+  })
+
+  it("bytes pushed after a direct read follow it: the rest of the body first, then the next frames", () => {
+    const dec = new FrameDecoder(-1)
+    dec.eagerBodyMax = 4096
+    const body = pattern(2000, 3)
+    dec.push(longHeader(2000))
+    expect(dec.next()).toBe(false)
+    const region = dec.directRegion(1)!
+    body.copy(region, 0, 0, 1500)
+    dec.filledDirect(region, 1500)
+    dec.push(Buffer.concat([body.subarray(1500), hex("00 02 61 62")]))
+    expect(dec.next()).toBe(true)
+    expect(dec.body.equals(body)).toBe(true)
+    expect(dec.next()).toBe(true)
+    expect(dec.body.toString()).toBe("ab")
+    expect(dec.input.length).toBe(0)
+  })
+
+  it("a claim above eagerBodyMax still waits for half of its body; a region from before clear() is refused", () => {
+    const dec = new FrameDecoder(-1)
+    dec.eagerBodyMax = 1024
+    dec.push(longHeader(1 << 20))
+    expect(dec.next()).toBe(false)
+    expect(dec.directRegion(1)).toBeUndefined()
+    const small = new FrameDecoder(-1)
+    small.eagerBodyMax = 1024
+    small.push(longHeader(100))
+    small.next()
+    const region = small.directRegion(1)!
+    small.clear()
+    expect(small.filledDirect(region, 100)).toBe(false)
+    expect(small.next()).toBe(false)
+  })
+})
