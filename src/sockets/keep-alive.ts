@@ -1,11 +1,10 @@
-import { context } from "../context.js"
-
 /**
  * What keeps a Node process alive, as zeromq.js decides it: not an open
  * socket by itself (its listeners, connections and timers are unref'd), but
  * a socket that is waiting (a pending send or receive, an events.receive()),
  * and, at exit, output still queued within `linger`.
  */
+import { context } from "../context.js"
 
 let holds = 0
 /**
