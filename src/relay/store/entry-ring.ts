@@ -3,11 +3,14 @@
  * numbers (position, seq, location, size per entry): a few bytes per message
  * instead of an object, O(1) append and trim, binary search by position.
  * Entries have absolute indices that stay valid while older ones are trimmed.
+ * Beside the numbers, each entry may hold the message itself, kept in memory.
  */
 const STRIDE = 4
 
 export class EntryRing {
   private data: Float64Array
+  /** The in-memory copy of each entry's message, if kept. */
+  private payloads: unknown[]
   /** Slot of the first entry. */
   private head = 0
   private capacity: number
@@ -18,6 +21,7 @@ export class EntryRing {
   constructor(capacity = 64) {
     this.capacity = capacity
     this.data = new Float64Array(capacity * STRIDE)
+    this.payloads = new Array(capacity)
   }
 
   /** Absolute index one past the last entry. */
@@ -25,9 +29,11 @@ export class EntryRing {
     return this.first + this.length
   }
 
-  push(pos: number, seq: number, loc: number, size: number): void {
+  push(pos: number, seq: number, loc: number, size: number, payload?: unknown): void {
     if (this.length === this.capacity) this.grow()
-    const at = ((this.head + this.length) % this.capacity) * STRIDE
+    const slot = (this.head + this.length) % this.capacity
+    this.payloads[slot] = payload
+    const at = slot * STRIDE
     const d = this.data
     d[at] = pos
     d[at + 1] = seq
@@ -39,6 +45,7 @@ export class EntryRing {
   /** Drops the first entry. */
   shift(): void {
     if (this.length === 0) return
+    this.payloads[this.head] = undefined
     this.head = (this.head + 1) % this.capacity
     this.length--
     this.first++
@@ -58,6 +65,10 @@ export class EntryRing {
 
   size(index: number): number {
     return this.data[this.slot(index) + 3]!
+  }
+
+  payload(index: number): unknown {
+    return this.payloads[(this.head + index - this.first) % this.capacity]
   }
 
   /** Absolute index of the first entry with position > pos (`end` if none). */
@@ -104,8 +115,13 @@ export class EntryRing {
 
   private grow(): void {
     const next = new Float64Array(this.capacity * 2 * STRIDE)
-    for (let i = 0; i < this.length; i++) next.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+    const payloads = new Array(this.capacity * 2)
+    for (let i = 0; i < this.length; i++) {
+      next.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+      payloads[i] = this.payloads[(this.head + i) % this.capacity]
+    }
     this.data = next
+    this.payloads = payloads
     this.head = 0
     this.capacity *= 2
   }
