@@ -8,7 +8,7 @@
  */
 import { DelayIndex } from "./delay-index.js"
 import { EntryRing } from "./entry-ring.js"
-import type { GroupInfo, GroupSettings, QueueInfo, StoreOp, StoredMessage } from "./store.js"
+import type { GroupInfo, GroupSettings, QueueInfo, StoreCorruption, StoreOp, StoredMessage } from "./store.js"
 
 /** A message a group has not acknowledged, located but not read. */
 export interface PendingEntry {
@@ -18,8 +18,9 @@ export interface PendingEntry {
   readonly size: number
   readonly deliveries: number
   readonly notBefore: number
-  /** The message, when a copy is kept in memory. */
-  readonly payload: StoredMessage | undefined
+  /** The message: its copy kept in memory, else filled in by the store once read. */
+  message: StoredMessage | undefined
+  corrupt?: StoreCorruption
 }
 
 export interface StateHooks {
@@ -146,7 +147,8 @@ export class RelayState {
         size: ring.size(i),
         deliveries: retry?.deliveries ?? 0,
         notBefore: retry?.notBefore ?? 0,
-        payload: ring.payload(i) as StoredMessage | undefined,
+        message: ring.payload(i) as StoredMessage | undefined,
+        corrupt: undefined,
       })
     }
     return out

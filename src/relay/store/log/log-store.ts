@@ -8,7 +8,7 @@
  */
 import { join } from "node:path"
 import { ZmeshError } from "../../../errors.js"
-import { RelayState } from "../relay-state.js"
+import { type PendingEntry, RelayState } from "../relay-state.js"
 import type {
   DueMessage,
   PendingMessage,
@@ -231,31 +231,33 @@ export class LogStore implements RelayStore {
 
   async fetch(queue: string, group: string, after: number, max: number): Promise<PendingMessage[]> {
     const entries = this.state.pending(queue, group, after, max)
-    const misses = entries.filter((e) => e.payload === undefined)
-    let read: Awaited<ReturnType<typeof readPayloads>> | undefined
-    if (misses.length > 0) {
-      // Segments being read are not deleted under the read (their descriptors stay valid).
-      const reading = new Set<Segment>()
-      for (const e of misses) {
-        const segment = this.segments.of(e.seq)
-        if (segment !== undefined) reading.add(segment)
-      }
-      for (const segment of reading) segment.readers++
-      try {
-        read = await readPayloads(this.fs, misses, (seq) => this.segments.of(seq), async (segment) => segment.fd!)
-      } finally {
-        for (const segment of reading) segment.readers--
-      }
+    let misses: PendingEntry[] | undefined
+    for (const e of entries) if (e.message === undefined) (misses ??= []).push(e)
+    if (misses === undefined) return entries
+    // Segments being read are not deleted under the read (their descriptors stay valid).
+    const reading = new Set<Segment>()
+    for (const e of misses) {
+      const segment = this.segments.of(e.seq)
+      if (segment !== undefined) reading.add(segment)
     }
-    return entries.map((e) => {
-      const outcome = e.payload ?? read?.get(e.seq)
-      const base = { pos: e.pos, deliveries: e.deliveries, notBefore: e.notBefore }
-      if (outcome === undefined) return { ...base, message: undefined, corrupt: { where: `seq ${e.seq}`, seq: e.seq, reason: "not found" } }
-      if ("body" in outcome) return { ...base, message: outcome }
+    for (const segment of reading) segment.readers++
+    let read: Awaited<ReturnType<typeof readPayloads>>
+    try {
+      read = await readPayloads(this.fs, misses, (seq) => this.segments.of(seq), async (segment) => segment.fd!)
+    } finally {
+      for (const segment of reading) segment.readers--
+    }
+    for (const e of misses) {
+      const outcome = read.get(e.seq)
+      if (outcome !== undefined && "body" in outcome) {
+        e.message = outcome
+        continue
+      }
+      e.corrupt = outcome ?? { where: `seq ${e.seq}`, seq: e.seq, reason: "not found" }
       const segment = this.segments.of(e.seq)
       if (segment !== undefined) segment.corrupt = true
-      return { ...base, message: undefined, corrupt: outcome }
-    })
+    }
+    return entries
   }
 
   async due(now: number, max: number): Promise<DueMessage[]> {
