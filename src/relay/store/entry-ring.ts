@@ -92,8 +92,15 @@ export class EntryRing {
   /** The entries as a flat array of numbers, for a checkpoint. */
   toArray(): Float64Array {
     const out = new Float64Array(this.length * STRIDE)
-    for (let i = 0; i < this.length; i++) out.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+    this.copyTo(out)
     return out
+  }
+
+  /** Copies the entries in order to the start of `out`: at most two block copies (the ring may wrap). */
+  private copyTo(out: Float64Array): void {
+    const firstPart = Math.min(this.length, this.capacity - this.head)
+    out.set(this.data.subarray(this.head * STRIDE, (this.head + firstPart) * STRIDE), 0)
+    if (firstPart < this.length) out.set(this.data.subarray(0, (this.length - firstPart) * STRIDE), firstPart * STRIDE)
   }
 
   static from(first: number, flat: Float64Array): EntryRing {
@@ -116,10 +123,8 @@ export class EntryRing {
   private grow(): void {
     const next = new Float64Array(this.capacity * 2 * STRIDE)
     const payloads = new Array(this.capacity * 2)
-    for (let i = 0; i < this.length; i++) {
-      next.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
-      payloads[i] = this.payloads[(this.head + i) % this.capacity]
-    }
+    this.copyTo(next)
+    for (let i = 0; i < this.length; i++) payloads[i] = this.payloads[(this.head + i) % this.capacity]
     this.data = next
     this.payloads = payloads
     this.head = 0
