@@ -6,6 +6,8 @@
  */
 import { Packr } from "msgpackr"
 import { ZmeshError, type ErrorCode } from "../errors.js"
+import { headersBound, writeArrayHeader, writeBin, writeHeaders, writeStr, writeUint } from "./msgpack-write.js"
+import type { Headers } from "./store/store.js"
 
 export const PROTOCOL_VERSION = 1
 
@@ -62,8 +64,54 @@ export interface NodeInfo {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true })
 
+/** Encodes a frame of commands; DELIVER commands, the bulk of the node's output, are written by hand. */
 export function encodeFrame(commands: readonly unknown[]): Buffer {
-  return packr.pack(commands)
+  let deliveries = 0
+  for (const c of commands) if (isDeliver(c)) deliveries++
+  if (deliveries === 0) return packr.pack(commands)
+  const packed: Array<Buffer | undefined> = new Array(commands.length)
+  let bound = 5
+  for (let i = 0; i < commands.length; i++) {
+    const c = commands[i]
+    if (isDeliver(c)) {
+      bound += 80 + 3 * ((c[3] as string).length + (c[4] as string).length) + (c[6] as Uint8Array).length + headersBound(c[7] as Headers | null)
+    } else {
+      const b = packr.pack(c)
+      packed[i] = b
+      bound += b.length
+    }
+  }
+  const out = Buffer.allocUnsafe(bound)
+  let at = writeArrayHeader(out, 0, commands.length)
+  for (let i = 0; i < commands.length; i++) {
+    const b = packed[i]
+    if (b !== undefined) {
+      out.set(b, at)
+      at += b.length
+    } else {
+      at = writeDeliver(out, at, commands[i] as unknown[])
+    }
+  }
+  return out.subarray(0, at)
+}
+
+function isDeliver(c: unknown): c is unknown[] {
+  return Array.isArray(c) && c[0] === Op.DELIVER
+}
+
+/** [66, tag, token, queue, id, seq, body, headers|nil, deliveryCount, storedAt] */
+function writeDeliver(buf: Buffer, at: number, c: unknown[]): number {
+  buf[at++] = 0x9a // fixarray of 10
+  buf[at++] = Op.DELIVER
+  at = writeUint(buf, at, c[1] as number)
+  at = writeUint(buf, at, c[2] as number)
+  at = writeStr(buf, at, c[3] as string)
+  at = writeStr(buf, at, c[4] as string)
+  at = writeUint(buf, at, c[5] as number)
+  at = writeBin(buf, at, c[6] as Uint8Array)
+  at = writeHeaders(buf, at, c[7] as Headers | null)
+  at = writeUint(buf, at, c[8] as number)
+  return writeUint(buf, at, c[9] as number)
 }
 
 /** Decodes a frame into its commands; throws ERR_RELAY_PROTOCOL for anything else. */

@@ -3,11 +3,14 @@
  * numbers (position, seq, location, size per entry): a few bytes per message
  * instead of an object, O(1) append and trim, binary search by position.
  * Entries have absolute indices that stay valid while older ones are trimmed.
+ * Beside the numbers, each entry may hold the message itself, kept in memory.
  */
 const STRIDE = 4
 
 export class EntryRing {
   private data: Float64Array
+  /** The in-memory copy of each entry's message, if kept. */
+  private payloads: unknown[]
   /** Slot of the first entry. */
   private head = 0
   private capacity: number
@@ -18,6 +21,7 @@ export class EntryRing {
   constructor(capacity = 64) {
     this.capacity = capacity
     this.data = new Float64Array(capacity * STRIDE)
+    this.payloads = new Array(capacity)
   }
 
   /** Absolute index one past the last entry. */
@@ -25,9 +29,11 @@ export class EntryRing {
     return this.first + this.length
   }
 
-  push(pos: number, seq: number, loc: number, size: number): void {
+  push(pos: number, seq: number, loc: number, size: number, payload?: unknown): void {
     if (this.length === this.capacity) this.grow()
-    const at = ((this.head + this.length) % this.capacity) * STRIDE
+    const slot = (this.head + this.length) % this.capacity
+    this.payloads[slot] = payload
+    const at = slot * STRIDE
     const d = this.data
     d[at] = pos
     d[at + 1] = seq
@@ -39,6 +45,7 @@ export class EntryRing {
   /** Drops the first entry. */
   shift(): void {
     if (this.length === 0) return
+    this.payloads[this.head] = undefined
     this.head = (this.head + 1) % this.capacity
     this.length--
     this.first++
@@ -58,6 +65,10 @@ export class EntryRing {
 
   size(index: number): number {
     return this.data[this.slot(index) + 3]!
+  }
+
+  payload(index: number): unknown {
+    return this.payloads[(this.head + index - this.first) % this.capacity]
   }
 
   /** Absolute index of the first entry with position > pos (`end` if none). */
@@ -81,8 +92,15 @@ export class EntryRing {
   /** The entries as a flat array of numbers, for a checkpoint. */
   toArray(): Float64Array {
     const out = new Float64Array(this.length * STRIDE)
-    for (let i = 0; i < this.length; i++) out.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+    this.copyTo(out)
     return out
+  }
+
+  /** Copies the entries in order to the start of `out`: at most two block copies (the ring may wrap). */
+  private copyTo(out: Float64Array): void {
+    const firstPart = Math.min(this.length, this.capacity - this.head)
+    out.set(this.data.subarray(this.head * STRIDE, (this.head + firstPart) * STRIDE), 0)
+    if (firstPart < this.length) out.set(this.data.subarray(0, (this.length - firstPart) * STRIDE), firstPart * STRIDE)
   }
 
   static from(first: number, flat: Float64Array): EntryRing {
@@ -104,8 +122,11 @@ export class EntryRing {
 
   private grow(): void {
     const next = new Float64Array(this.capacity * 2 * STRIDE)
-    for (let i = 0; i < this.length; i++) next.set(this.data.subarray(this.slotRel(i), this.slotRel(i) + STRIDE), i * STRIDE)
+    const payloads = new Array(this.capacity * 2)
+    this.copyTo(next)
+    for (let i = 0; i < this.length; i++) payloads[i] = this.payloads[(this.head + i) % this.capacity]
     this.data = next
+    this.payloads = payloads
     this.head = 0
     this.capacity *= 2
   }

@@ -8,7 +8,7 @@
  */
 import { DelayIndex } from "./delay-index.js"
 import { EntryRing } from "./entry-ring.js"
-import type { GroupInfo, GroupSettings, QueueInfo, StoreOp } from "./store.js"
+import type { GroupInfo, GroupSettings, QueueInfo, StoreCorruption, StoreOp, StoredMessage } from "./store.js"
 
 /** A message a group has not acknowledged, located but not read. */
 export interface PendingEntry {
@@ -18,13 +18,16 @@ export interface PendingEntry {
   readonly size: number
   readonly deliveries: number
   readonly notBefore: number
+  /** The message: its copy kept in memory, else filled in by the store once read. */
+  message: StoredMessage | undefined
+  corrupt?: StoreCorruption
 }
 
 export interface StateHooks {
   /** A payload became referenced (a new message). */
   pin(seq: number, loc: number, size: number): void
-  /** A payload is no longer referenced by anything (acked by every group, or cancelled). */
-  unpin(seq: number): void
+  /** A payload is no longer referenced by anything (acked by every group, or cancelled); `kept` is its in-memory copy. */
+  unpin(seq: number, kept: StoredMessage | undefined): void
 }
 
 interface Retry {
@@ -67,8 +70,12 @@ export class RelayState {
     this.hooks = hooks
   }
 
-  /** Applies one durable operation stored as record `seq` at `loc` (`size` bytes); returns its commit result. */
-  apply(op: StoreOp, seq: number, loc: number, size: number): number {
+  /**
+   * Applies one durable operation stored as record `seq` at `loc` (`size`
+   * bytes), `payload` being an in-memory copy of a message to keep beside it;
+   * returns its commit result.
+   */
+  apply(op: StoreOp, seq: number, loc: number, size: number, payload?: StoredMessage): number {
     switch (op.type) {
       case "message": {
         this.hooks.pin(seq, loc, size)
@@ -76,7 +83,7 @@ export class RelayState {
           this.delays.add({ queue: op.queue, id: op.id, seq, due: op.due, loc, size })
           this.queue(op.queue)
         } else {
-          this.queue(op.queue).ring.push(seq, seq, loc, size)
+          this.queue(op.queue).ring.push(seq, seq, loc, size, payload)
         }
         return seq
       }
@@ -112,7 +119,7 @@ export class RelayState {
         const target = this.delays.find(op.queue, op.id)
         if (target === undefined) return 0
         this.delays.remove(target)
-        this.hooks.unpin(target)
+        this.hooks.unpin(target, undefined)
         return target
       }
     }
@@ -140,6 +147,8 @@ export class RelayState {
         size: ring.size(i),
         deliveries: retry?.deliveries ?? 0,
         notBefore: retry?.notBefore ?? 0,
+        message: ring.payload(i) as StoredMessage | undefined,
+        corrupt: undefined,
       })
     }
     return out
@@ -230,7 +239,7 @@ export class RelayState {
     for (const g of queue.groups.values()) floor = Math.min(floor, g.next)
     const ring = queue.ring
     while (ring.first < floor && ring.length > 0) {
-      this.hooks.unpin(ring.seq(ring.first))
+      this.hooks.unpin(ring.seq(ring.first), ring.payload(ring.first) as StoredMessage | undefined)
       ring.shift()
     }
   }

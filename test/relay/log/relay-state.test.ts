@@ -95,3 +95,32 @@ describe("relay state", () => {
     expect([...copy.pinned].sort()).toEqual([...m.pinned].sort())
   })
 })
+
+describe("entry ring", () => {
+  it("keeps entries in order through wrap-around, growth, trimming, copies and binary search", async () => {
+    const { EntryRing } = await import("../../../src/relay/store/entry-ring.js")
+    const ring = new EntryRing(4)
+    const model: number[] = []
+    let pos = 0
+    for (let round = 0; round < 50; round++) {
+      for (let k = 0; k < 1 + (round % 7); k++) {
+        pos += 1 + (round % 3)
+        ring.push(pos, pos + 1, pos + 2, pos + 3, `p${pos}`)
+        model.push(pos)
+      }
+      for (let k = 0; k < round % 5 && model.length > 0; k++) {
+        ring.shift()
+        model.shift()
+      }
+      const flat = ring.toArray()
+      expect(Array.from({ length: model.length }, (_, i) => flat[i * 4])).toEqual(model)
+      const copy = EntryRing.from(ring.first, flat)
+      for (let i = ring.first; i < ring.end; i++) {
+        expect([copy.pos(i), copy.seq(i), copy.loc(i), copy.size(i)]).toEqual([ring.pos(i), ring.seq(i), ring.loc(i), ring.size(i)])
+        expect(ring.payload(i)).toBe(`p${ring.pos(i)}`)
+      }
+      for (const p of model) expect(ring.pos(ring.indexOf(p))).toBe(p)
+      expect(ring.indexOf(pos + 1)).toBe(-1)
+    }
+  })
+})

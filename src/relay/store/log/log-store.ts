@@ -8,7 +8,7 @@
  */
 import { join } from "node:path"
 import { ZmeshError } from "../../../errors.js"
-import { RelayState } from "../relay-state.js"
+import { type PendingEntry, RelayState } from "../relay-state.js"
 import type {
   DueMessage,
   PendingMessage,
@@ -18,6 +18,7 @@ import type {
   StoreCorruption,
   StoreOp,
   StoreStats,
+  StoredMessage,
 } from "../store.js"
 import type { Checkpoint } from "./checkpoint.js"
 import { Batch } from "./batch.js"
@@ -121,7 +122,7 @@ export class LogStore implements RelayStore {
         const segment = this.segments.of(seq)
         if (segment !== undefined) segment.live++
       },
-      unpin: (seq) => this.unpin(seq),
+      unpin: (seq, kept) => this.unpin(seq, kept),
     })
   }
 
@@ -230,32 +231,33 @@ export class LogStore implements RelayStore {
 
   async fetch(queue: string, group: string, after: number, max: number): Promise<PendingMessage[]> {
     const entries = this.state.pending(queue, group, after, max)
-    const misses = entries.filter((e) => !this.cache.has(e.seq))
-    let read: Awaited<ReturnType<typeof readPayloads>> | undefined
-    if (misses.length > 0) {
-      // Segments being read are not deleted under the read (their descriptors stay valid).
-      const reading = new Set<Segment>()
-      for (const e of misses) {
-        const segment = this.segments.of(e.seq)
-        if (segment !== undefined) reading.add(segment)
-      }
-      for (const segment of reading) segment.readers++
-      try {
-        read = await readPayloads(this.fs, misses, (seq) => this.segments.of(seq), async (segment) => segment.fd!)
-      } finally {
-        for (const segment of reading) segment.readers--
-      }
+    let misses: PendingEntry[] | undefined
+    for (const e of entries) if (e.message === undefined) (misses ??= []).push(e)
+    if (misses === undefined) return entries
+    // Segments being read are not deleted under the read (their descriptors stay valid).
+    const reading = new Set<Segment>()
+    for (const e of misses) {
+      const segment = this.segments.of(e.seq)
+      if (segment !== undefined) reading.add(segment)
     }
-    return entries.map((e) => {
-      const hit = this.cache.get(e.seq)
-      const outcome = hit ?? read?.get(e.seq)
-      const base = { pos: e.pos, deliveries: e.deliveries, notBefore: e.notBefore }
-      if (outcome === undefined) return { ...base, message: undefined, corrupt: { where: `seq ${e.seq}`, seq: e.seq, reason: "not found" } }
-      if ("body" in outcome) return { ...base, message: outcome }
+    for (const segment of reading) segment.readers++
+    let read: Awaited<ReturnType<typeof readPayloads>>
+    try {
+      read = await readPayloads(this.fs, misses, (seq) => this.segments.of(seq), async (segment) => segment.fd!)
+    } finally {
+      for (const segment of reading) segment.readers--
+    }
+    for (const e of misses) {
+      const outcome = read.get(e.seq)
+      if (outcome !== undefined && "body" in outcome) {
+        e.message = outcome
+        continue
+      }
+      e.corrupt = outcome ?? { where: `seq ${e.seq}`, seq: e.seq, reason: "not found" }
       const segment = this.segments.of(e.seq)
       if (segment !== undefined) segment.corrupt = true
-      return { ...base, message: undefined, corrupt: outcome }
-    })
+    }
+    return entries
   }
 
   async due(now: number, max: number): Promise<DueMessage[]> {
@@ -322,8 +324,8 @@ export class LogStore implements RelayStore {
     for (let i = 0; i < batch.ops.length; i++) {
       const op = batch.ops[i]!
       const seq = batch.seqs[i]!
-      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!)
-      if (op.type === "message" && op.due === 0) this.cache.add(op, seq)
+      const kept = op.type === "message" && op.due === 0 ? this.cache.keep(op, seq) : undefined
+      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept)
     }
     const bytes = batch.writer.length
     this.lastApplied = batch.seqs[batch.seqs.length - 1]!
@@ -341,8 +343,8 @@ export class LogStore implements RelayStore {
 
   // ---- checkpoints and segment deletion ---------------------------------------------------
 
-  private unpin(seq: number): void {
-    this.cache.delete(seq)
+  private unpin(seq: number, kept: StoredMessage | undefined): void {
+    if (kept !== undefined) this.cache.release(kept)
     const segment = this.segments.of(seq)
     if (segment === undefined) return
     segment.live--
