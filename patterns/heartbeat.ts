@@ -3,6 +3,7 @@
  * heartbeat intervals, not wall-clock time, so a process that stalls for a
  * while (GC, a busy event loop) loses one tick, not its peers.
  */
+import type { SocketOptionValues } from "../src/index.js"
 
 /** Timing shared by every heartbeating pattern. */
 export interface HeartbeatOptions {
@@ -10,6 +11,16 @@ export interface HeartbeatOptions {
   heartbeatInterval?: number
   /** Intervals without any message from the peer before it counts as dead (the guide's HEARTBEAT_LIVENESS). Default 3. */
   heartbeatLiveness?: number
+}
+
+/** Options of a worker that heartbeats its broker or queue and reconnects with a backoff (Paranoid Pirate, Majordomo). */
+export interface ReconnectingWorkerOptions extends HeartbeatOptions {
+  /** ms before the first reconnect after losing the broker or queue; doubles on each failure. Default 1000. */
+  reconnectInterval?: number
+  /** The longest wait between reconnects, in ms. Default 32000. */
+  reconnectMaxInterval?: number
+  /** Options for each DEALER socket. `linger` is 0 unless set. */
+  socketOptions?: Partial<SocketOptionValues>
 }
 
 /** The defaults of {@link HeartbeatOptions}. */

@@ -10,7 +10,7 @@
  * ```
  */
 export { PatternEvents, type PatternEvent } from "./events.js"
-export { Heartbeat, LivenessTable, Backoff, heartbeatDefaults, type HeartbeatOptions } from "./heartbeat.js"
+export { Heartbeat, LivenessTable, Backoff, heartbeatDefaults, type HeartbeatOptions, type ReconnectingWorkerOptions } from "./heartbeat.js"
 export type { Reply, RequestHandler } from "./handler.js"
 export { LazyPirateClient, type LazyPirateOptions, type LazyPirateEvent } from "./lazy-pirate.js"
 export { PPP, type WorkerQueueOptions, type WorkerQueueEvent } from "./worker-queue.js"

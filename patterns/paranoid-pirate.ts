@@ -4,12 +4,12 @@
  * and requeues the request a purged worker held; workers that lose the queue
  * reconnect on a new socket after a doubling backoff.
  */
-import { Dealer, type Message, type SocketOptionValues } from "../src/index.js"
+import { Dealer, type Message } from "../src/index.js"
 import { ZmeshError } from "../src/extras.js"
 import { PatternEvents } from "./events.js"
 import { isByte, splitEnvelope } from "./frames.js"
 import { replyFrames, type RequestHandler } from "./handler.js"
-import { Backoff, Heartbeat, heartbeatSettings, pause, type HeartbeatOptions } from "./heartbeat.js"
+import { Backoff, Heartbeat, heartbeatSettings, pause, type HeartbeatOptions, type ReconnectingWorkerOptions } from "./heartbeat.js"
 import { HEARTBEAT, PPP, READY, WorkerQueue, type WorkerQueueOptions } from "./worker-queue.js"
 
 export type ParanoidPirateQueueOptions = WorkerQueueOptions & HeartbeatOptions
@@ -60,14 +60,8 @@ export class ParanoidPirateQueue extends WorkerQueue {
   }
 }
 
-export interface ParanoidPirateWorkerOptions extends HeartbeatOptions {
-  /** ms before the first reconnect after losing the queue; doubles on each failure. Default 1000. */
-  reconnectInterval?: number
-  /** The longest wait between reconnects, in ms. Default 32000. */
-  reconnectMaxInterval?: number
-  /** Options for each DEALER socket. `linger` is 0 unless set. */
-  socketOptions?: Partial<SocketOptionValues>
-}
+/** See {@link ReconnectingWorkerOptions}. */
+export type ParanoidPirateWorkerOptions = ReconnectingWorkerOptions
 
 export type ParanoidPirateWorkerEvent =
   /** A new socket connected and sent READY (connection counts from 1). */

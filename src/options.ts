@@ -187,7 +187,7 @@ export const subscriptionLimitDefaults: Readonly<SubscriptionLimitOptionValues> 
 }
 
 /** How each option's values are checked; the key set must match the defaults. */
-type Check = "int" | "int64" | "uint" | "uint64" | "bool" | "routingId" | "string" | "string?" | "verbosity" | "key"
+type Check = "int" | "int64" | "uint" | "uint64" | "bool" | "routingId" | "string?" | "verbosity" | "key"
 
 const checks: Record<keyof SocketOptionValues, Check> = {
   linger: "int",
@@ -307,10 +307,6 @@ export function checkOption(name: string, check: Check, value: unknown): unknown
     case "bool":
       if (typeof value !== "boolean") throw new TypeError("Option value must be a boolean")
       return value
-    case "string":
-      if (value === null) return ""
-      if (typeof value !== "string" && !Buffer.isBuffer(value)) throw new TypeError("Option value must be a string or buffer")
-      return value.toString()
     case "key":
       if (value === null) return null
       if (typeof value !== "string" && !(value instanceof Uint8Array)) {
@@ -397,7 +393,8 @@ function isReadOnly(object: object, name: string): boolean {
   return name in object && !hasSetter(object, name)
 }
 
-function hasSetter(object: object, name: string): boolean {
+/** True when `name` is a settable option property of the object (an accessor on its prototype chain). */
+export function hasSetter(object: object, name: string): boolean {
   for (let proto = Object.getPrototypeOf(object); proto !== null; proto = Object.getPrototypeOf(proto)) {
     const descriptor = Object.getOwnPropertyDescriptor(proto, name)
     if (descriptor !== undefined) return descriptor.set !== undefined

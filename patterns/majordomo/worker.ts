@@ -4,11 +4,11 @@
  * and one FINAL, heartbeats the broker, and opens a new socket and registers
  * again when the broker says DISCONNECT or goes silent (a broker restart).
  */
-import { Dealer, type Message, type MessageLike, type SocketOptionValues } from "../../src/index.js"
+import { Dealer, type Message, type MessageLike } from "../../src/index.js"
 import { ZmeshError } from "../../src/extras.js"
 import { PatternEvents } from "../events.js"
 import { replyFrames, type Reply } from "../handler.js"
-import { Backoff, Heartbeat, pause, type HeartbeatOptions } from "../heartbeat.js"
+import { Backoff, Heartbeat, pause, type ReconnectingWorkerOptions } from "../heartbeat.js"
 import { MdpWorkerCommand as W, Mmi, commandOf, frames, isHeader } from "./protocol.js"
 
 /**
@@ -17,14 +17,8 @@ import { MdpWorkerCommand as W, Mmi, commandOf, frames, isHeader } from "./proto
  */
 export type MajordomoHandler = (request: Message, partial: (reply: Reply) => Promise<void>) => Reply | Promise<Reply>
 
-export interface MajordomoWorkerOptions extends HeartbeatOptions {
-  /** ms before reconnecting after DISCONNECT or a silent broker; doubles on each failure. Default 1000. */
-  reconnectInterval?: number
-  /** The longest wait between reconnects, in ms. Default 32000. */
-  reconnectMaxInterval?: number
-  /** Options for each DEALER socket. `linger` is 0 unless set. */
-  socketOptions?: Partial<SocketOptionValues>
-}
+/** See {@link ReconnectingWorkerOptions}. */
+export type MajordomoWorkerOptions = ReconnectingWorkerOptions
 
 export type MajordomoWorkerEvent =
   /** A new socket connected and sent READY (connection counts from 1). */

@@ -48,4 +48,11 @@ export class FairQueue {
     }
     return undefined
   }
+
+  /** The next message with the routing id of the pipe it came from in front (ROUTER, STREAM). */
+  receiveWithRoutingId(): Message | undefined {
+    const message = this.receive()
+    if (message !== undefined) message.unshift(this.lastPipe!.routingId)
+    return message
+  }
 }

@@ -137,20 +137,23 @@ export class Endpoints {
   /** Applies the socket's current high-water marks to every pipe it has. */
   applyHighWaterMarks(): void {
     const { sendHighWaterMark, receiveHighWaterMark } = this.host.options
-    const pipes = new Set<Pipe>()
-    for (const link of this.links) if (link.pipe !== undefined) pipes.add(link.pipe)
-    for (const list of this.dials.values()) for (const dial of list) if (dial.pipe !== undefined) pipes.add(dial.pipe)
-    for (const pipe of pipes) pipe.setHighWaterMarks(sendHighWaterMark, receiveHighWaterMark)
+    for (const pipe of this.allPipes()) pipe.setHighWaterMarks(sendHighWaterMark, receiveHighWaterMark)
   }
 
   /** True while output waits to be sent: in a pipe, or in a connection's buffers. */
   get hasPendingOutput(): boolean {
-    for (const link of this.links) {
-      if ((link.pipe?.queuedOut ?? 0) > 0 || (link.engine?.pendingBytes ?? 0) > 0) return true
-    }
-    for (const list of this.dials.values()) for (const dial of list) if ((dial.pipe?.queuedOut ?? 0) > 0) return true
-    for (const dial of this.lingeringDials) if ((dial.pipe?.queuedOut ?? 0) > 0) return true
+    for (const link of this.links) if ((link.engine?.pendingBytes ?? 0) > 0) return true
+    for (const pipe of this.allPipes()) if (pipe.queuedOut > 0) return true
     return false
+  }
+
+  /** Every pipe of the socket, once: its connections', and its dials' (waiting, connected or lingering). */
+  private allPipes(): Set<Pipe> {
+    const pipes = new Set<Pipe>()
+    for (const link of this.links) if (link.pipe !== undefined) pipes.add(link.pipe)
+    for (const list of this.dials.values()) for (const dial of list) if (dial.pipe !== undefined) pipes.add(dial.pipe)
+    for (const dial of this.lingeringDials) if (dial.pipe !== undefined) pipes.add(dial.pipe)
+    return pipes
   }
 
   /** Drops a peer's connection and pipe now (ROUTER handover; `reason` goes in the disconnect event). */

@@ -4,7 +4,7 @@
  * through the same validating properties as `sock.linger`.
  */
 import { error } from "../errors.js"
-import { optionIds } from "../options.js"
+import { hasSetter, optionIds } from "../options.js"
 
 type Kind = "Bool" | "Int32" | "Uint32" | "Int64" | "Uint64" | "String"
 
@@ -32,18 +32,9 @@ function set(this: Record<string, unknown>, kind: Kind, id: unknown, value: unkn
     throw new TypeError("Option value must be a string or buffer")
   }
   if (kind !== "Bool" && kind !== "String" && typeof value !== "number") throw new TypeError("Option value must be a number")
-  const descriptor = findDescriptor(this, name)
-  if (descriptor?.set === undefined) throw error("EINVAL", `option ${name} (${String(id)}) cannot be set`)
+  if (!hasSetter(this, name)) throw error("EINVAL", `option ${name} (${String(id)}) cannot be set`)
   // A numeric accessor may set a boolean option, as libzmq's int-typed setsockopt does.
   this[name] = typeof this[name] === "boolean" && typeof value === "number" ? value !== 0 : value
-}
-
-function findDescriptor(object: object, name: string): PropertyDescriptor | undefined {
-  for (let proto = Object.getPrototypeOf(object); proto !== null; proto = Object.getPrototypeOf(proto)) {
-    const descriptor = Object.getOwnPropertyDescriptor(proto, name)
-    if (descriptor !== undefined) return descriptor
-  }
-  return undefined
 }
 
 export const LowLevelOptions = {

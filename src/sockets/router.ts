@@ -106,9 +106,7 @@ export class Router extends Socket {
   }
 
   protected xrecv(): Message | undefined {
-    const message = this.in.receive()
-    if (message !== undefined) message.unshift(this.in.lastPipe!.routingId)
-    return message
+    return this.in.receiveWithRoutingId()
   }
 
   protected xhasIn(): boolean {

@@ -234,7 +234,7 @@ export abstract class Socket implements PipeOwner {
     this.dial(address, routingId === undefined ? undefined : Buffer.from(routingId))
   }
 
-  /** connect() with ZMQ_CONNECT_ROUTING_ID, the name a ROUTER gives this peer. */
+  /** connect() with an already checked ZMQ_CONNECT_ROUTING_ID, or none. */
   protected dial(address: string, connectRoutingId: Buffer | undefined): void {
     this.assertAvailable(address)
     this.endpoints.connect(address, connectRoutingId)
@@ -310,17 +310,24 @@ export abstract class Socket implements PipeOwner {
     const timeout = this.options.sendTimeout
     if (timeout === 0) return Promise.reject(error("EAGAIN", "Socket temporarily unavailable"))
     return new Promise((resolve, reject) => {
-      const waiter: SendWaiter = { message: frames, lane: this.xlane(frames), resolve, reject, timer: undefined }
-      if (timeout > 0) {
-        waiter.timer = setTimeout(() => {
-          this.sendWaiters.removeWhere((w) => w === waiter)
-          this.updateHold()
-          reject(error("EAGAIN", "Socket temporarily unavailable"))
-        }, timeout)
-      }
-      this.sendWaiters.push(waiter)
-      this.updateHold()
+      this.enqueue(this.sendWaiters, { message: frames, lane: this.xlane(frames), resolve, reject, timer: undefined }, timeout)
     })
+  }
+
+  /**
+   * Queues a waiting call; it rejects with EAGAIN once `timeout` ms have
+   * passed (-1: never), libzmq's ZMQ_SNDTIMEO / ZMQ_RCVTIMEO.
+   */
+  private enqueue<W extends SendWaiter | ReceiveWaiter>(queue: Queue<W>, waiter: W, timeout: number): void {
+    if (timeout > 0) {
+      waiter.timer = setTimeout(() => {
+        queue.removeWhere((w) => w === waiter)
+        this.updateHold()
+        waiter.reject(error("EAGAIN", "Socket temporarily unavailable"))
+      }, timeout)
+    }
+    queue.push(waiter)
+    this.updateHold()
   }
 
   /**
@@ -376,18 +383,7 @@ export abstract class Socket implements PipeOwner {
     }
     const timeout = this.options.receiveTimeout
     if (timeout === 0) return Promise.reject(error("EAGAIN", "Socket temporarily unavailable"))
-    return new Promise((resolve, reject) => {
-      const waiter: ReceiveWaiter = { resolve, reject, timer: undefined }
-      if (timeout > 0) {
-        waiter.timer = setTimeout(() => {
-          this.receiveWaiters.removeWhere((w) => w === waiter)
-          this.updateHold()
-          reject(error("EAGAIN", "Socket temporarily unavailable"))
-        }, timeout)
-      }
-      this.receiveWaiters.push(waiter)
-      this.updateHold()
-    })
+    return new Promise((resolve, reject) => this.enqueue(this.receiveWaiters, { resolve, reject, timer: undefined }, timeout))
   }
 
   /**
@@ -401,8 +397,7 @@ export abstract class Socket implements PipeOwner {
       const message = this.receiveWaiters.length === 0 ? this.xrecv() : undefined
       if (message !== undefined) return resolve(message)
       waiter = { resolve, reject, timer: undefined }
-      this.receiveWaiters.push(waiter)
-      this.updateHold()
+      this.enqueue(this.receiveWaiters, waiter, -1)
     })
     const cancel = () => {
       if (waiter === undefined) return
@@ -565,7 +560,6 @@ export abstract class Socket implements PipeOwner {
     this.endpoints.dropPipe(pipe, reason)
   }
 
-  /** Endpoint calls: the address must be a string, the socket open and not busy binding. */
   /** A socket keeps the process alive while a send() or receive() waits on it (keep-alive.ts). */
   private updateHold(): void {
     const waiting = this.sendWaiters.length > 0 || this.receiveWaiters.length > 0
@@ -580,6 +574,7 @@ export abstract class Socket implements PipeOwner {
     return this.endpoints.hasPendingOutput
   }
 
+  /** Endpoint calls: the address must be a string, the socket open and not busy binding. */
   private assertAvailable(address: unknown): void {
     if (typeof address !== "string") throw new TypeError("Address must be a string")
     if (this.isClosed) throw error("EBADF", `cannot use ${address}: the socket is closed`, { address })

@@ -79,9 +79,7 @@ export class Stream extends Socket {
   }
 
   protected xrecv(): Message | undefined {
-    const message = this.in.receive()
-    if (message !== undefined) message.unshift(this.in.lastPipe!.routingId)
-    return message
+    return this.in.receiveWithRoutingId()
   }
 
   protected xhasIn(): boolean {
