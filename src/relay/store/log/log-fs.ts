@@ -11,7 +11,11 @@ export interface LogFs {
   /** Writes all buffers at `position`, as one system call where the OS allows. */
   writev(fd: number, buffers: readonly Uint8Array[], position: number): Promise<number>
   read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>
-  fdatasync(fd: number): Promise<void>
+  /**
+   * `inline`: on the calling thread, blocking it for the sync (no thread-pool
+   * hand-off; see sync-policy.ts); otherwise off the event loop.
+   */
+  fdatasync(fd: number, inline?: boolean): Promise<void>
   fsync(fd: number): Promise<void>
   ftruncate(fd: number, length: number): Promise<void>
   size(fd: number): Promise<number>
@@ -30,7 +34,11 @@ function call<T>(run: (done: (err: NodeJS.ErrnoException | null, value?: T) => v
   return new Promise((resolve, reject) => run((err, value) => (err === null ? resolve(value as T) : reject(err))))
 }
 
-/** node:fs through libuv's thread pool: the event loop never waits on the disk. */
+/**
+ * node:fs through libuv's thread pool, so that the event loop does not wait
+ * on the disk; except the appends (a copy into the page cache) and a sync
+ * asked for `inline`.
+ */
 export const nodeFs: LogFs = {
   open: (path, flags) => call<number>((done) => fs.open(path, flags, 0o644, done)),
   close: (fd) => call<void>((done) => fs.close(fd, done)),
@@ -50,7 +58,15 @@ export const nodeFs: LogFs = {
     }
   },
   read: (fd, buffer, offset, length, position) => call<number>((done) => fs.read(fd, buffer, offset, length, position, done)),
-  fdatasync: (fd) => call<void>((done) => fs.fdatasync(fd, done)),
+  fdatasync: (fd, inline) => {
+    if (inline !== true) return call<void>((done) => fs.fdatasync(fd, done))
+    try {
+      fs.fdatasyncSync(fd)
+      return Promise.resolve()
+    } catch (err) {
+      return Promise.reject(err as Error)
+    }
+  },
   fsync: (fd) => call<void>((done) => fs.fsync(fd, done)),
   ftruncate: (fd, length) => call<void>((done) => fs.ftruncate(fd, length, done)),
   size: (fd) => call<fs.Stats>((done) => fs.fstat(fd, done)).then((s) => s.size),

@@ -31,6 +31,7 @@ import { encodeOp } from "./op-codec.js"
 import { readPayloads } from "./payload-reader.js"
 import { replay } from "./recovery.js"
 import { SegmentWriter } from "./segment-writer.js"
+import { SyncPolicy } from "./sync-policy.js"
 import { type Segment, SegmentList, segmentBases } from "./segments.js"
 
 export interface LogStoreOptions {
@@ -52,6 +53,12 @@ export interface LogStoreOptions {
    * file size change (default 4 MiB; 0 = off).
    */
   readonly preallocate?: number
+  /**
+   * fdatasync a group commit on the event loop's thread while nothing else
+   * waits for the loop, saving the thread-pool hand-off (sync-policy.ts);
+   * default true. false: always on libuv's thread pool.
+   */
+  readonly inlineSync?: boolean
   /** The file operations to use (tests inject failures here). */
   readonly fs?: LogFs
 }
@@ -76,6 +83,8 @@ export class LogStore implements RelayStore {
   private readonly state: RelayState
   private readonly writer: SegmentWriter
   private readonly checkpointer: Checkpointer
+  /** Where each group commit's fdatasync runs. */
+  private readonly syncPolicy: SyncPolicy
   private nextSeq = 1
   private lastApplied = 0
   /** Where the last applied record ends: a checkpoint's replay position. */
@@ -116,6 +125,7 @@ export class LogStore implements RelayStore {
       // A sealed segment: the next checkpoint covers it, so it can go once acked.
       rolled: () => (this.wantCheckpoint = true),
     })
+    this.syncPolicy = new SyncPolicy(options.inlineSync ?? true)
     this.checkpointer = new Checkpointer(this.fs, this.dir, this.segments, (s) => s === this.writer.active)
     this.state = new RelayState({
       pin: (seq) => {
@@ -301,13 +311,15 @@ export class LogStore implements RelayStore {
     this.inflight = batch
     this.staged = this.spare ?? new Batch()
     this.spare = undefined
+    const inline = this.syncPolicy.begin()
     try {
-      const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!)
+      const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!, inline)
       this.applyBatch(batch, base)
     } catch (err) {
       const error = storeError(err)
       for (const w of batch.waiters) w.reject(error)
     } finally {
+      this.syncPolicy.end(this.staged.ops.length > 0, this.writer.lastSyncMs)
       batch.reset()
       this.inflight = undefined
       this.spare = batch

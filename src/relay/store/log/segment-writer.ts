@@ -1,6 +1,7 @@
 /**
  * Appends group commits to the active segment: one writev and one fdatasync
- * per batch, a new segment (durable in its directory first) when the batch
+ * per batch (the fdatasync on the loop's thread or the pool, as the caller
+ * says: sync-policy.ts), a new segment (durable in its directory first) when the batch
  * would not fit, zeros written ahead in the background so that a commit's
  * fdatasync flushes data and no size change, and the file cut back to its
  * last synced length if a write or sync fails.
@@ -25,14 +26,19 @@ export class SegmentWriter {
   active: Segment | undefined
   /** Set when a failed write could not be undone: nothing more may be appended. */
   broken: Error | undefined
+  /** ms the last commit's fdatasync took. */
+  lastSyncMs = 0
   private readonly o: SegmentWriterOptions
 
   constructor(options: SegmentWriterOptions) {
     this.o = options
   }
 
-  /** Writes a batch (first record `firstSeq`) durably; returns the file offset where it starts. */
-  async write(bytes: Buffer, firstSeq: number): Promise<number> {
+  /**
+   * Writes a batch (first record `firstSeq`) durably; returns the file offset
+   * where it starts. `inline`: fdatasync on this thread instead of the pool.
+   */
+  async write(bytes: Buffer, firstSeq: number, inline = false): Promise<number> {
     const fsx = this.o.fs
     let segment = this.active
     if (segment === undefined || (segment.size > SEGMENT_HEADER && segment.size + bytes.length > this.o.segmentSize)) {
@@ -44,7 +50,12 @@ export class SegmentWriter {
     if (segment.filling !== undefined && position + SEGMENT_HEADER + bytes.length > segment.fillFrom) await segment.filling
     try {
       await fsx.writev(segment.fd!, buffers, position)
-      await fsx.fdatasync(segment.fd!)
+      const started = performance.now()
+      try {
+        await fsx.fdatasync(segment.fd!, inline)
+      } finally {
+        this.lastSyncMs = performance.now() - started
+      }
     } catch (err) {
       // Cut the file back to its last synced length, so no later record ever follows a torn one.
       try {
