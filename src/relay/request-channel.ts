@@ -9,8 +9,9 @@
 import type { Dealer } from "../index.js"
 import { ZmeshError } from "../errors.js"
 import { Queue } from "../routing/queue.js"
+import { writeCommands } from "./command-writer.js"
 import { closedError } from "./consumer.js"
-import { Op, decodeFrame, encodeFrame } from "./protocol.js"
+import { Op, decodeFrame } from "./protocol.js"
 
 export type Kind = "hello" | "send" | "cancel" | "consume" | "stop" | "settle"
 
@@ -128,7 +129,7 @@ export class RequestChannel {
   flush(): void {
     this.flushScheduled = false
     if (this.outbox.length === 0) return
-    const frame = encodeFrame(this.outbox)
+    const frame = writeCommands(this.outbox)
     this.outbox = []
     this.outboxBytes = 0
     this.wrote = true
