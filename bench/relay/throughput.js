@@ -194,7 +194,8 @@ async function parent() {
     await exited
     const commits = /(\d+) group commits/.exec(relayOut)?.[1]
     if (useStrace) {
-      straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "")
+      const mainTid = /pid (\d+)\)/.exec(relayOut)?.[1] ?? ""
+      straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "", mainTid)
       log(straceReport)
     }
     log(`round ${rep + 1}: the relay made ${commits ?? "?"} group commits`)
@@ -225,24 +226,26 @@ async function parent() {
 /**
  * Reads `strace -f` output of the relay: per file descriptor, the data writes
  * (pwrite64/pwritev; zero fills written ahead are told apart by their zeros)
- * and the fdatasyncs, and the most writes seen between two fdatasyncs of one fd.
- * @param {string} trace @param {string} stopped
+ * and the fdatasyncs (on the event loop's thread `mainTid`, or a pool thread),
+ * and the most writes seen between two fdatasyncs of one fd.
+ * @param {string} trace @param {string} stopped @param {string} mainTid
  */
-function syncReport(trace, stopped) {
-  /** @type {Map<string, { syncs: number, writes: number, zeroFills: number, maxBetween: number, since: number }>} */
+function syncReport(trace, stopped, mainTid) {
+  /** @type {Map<string, { syncs: number, onLoop: number, writes: number, zeroFills: number, maxBetween: number, since: number }>} */
   const fds = new Map()
   const calls = /** @type {Record<string, number>} */ ({})
   for (const line of trace.split("\n")) {
     // A call's start line ("... = n", or "<unfinished ...>" when another thread interleaves); "resumed" lines are skipped.
-    const m = /^\d+\s+(\w+)\((\d+)(.*)$/.exec(line)
+    const m = /^(\d+)\s+(\w+)\((\d+)(.*)$/.exec(line)
     if (m === null) continue
-    const [, name, fd, rest] = m
+    const [, tid, name, fd, rest] = m
     calls[name] = (calls[name] ?? 0) + 1
     if (name !== "fdatasync" && name !== "pwrite64" && name !== "pwritev") continue
-    const f = fds.get(fd) ?? { syncs: 0, writes: 0, zeroFills: 0, maxBetween: 0, since: 0 }
+    const f = fds.get(fd) ?? { syncs: 0, onLoop: 0, writes: 0, zeroFills: 0, maxBetween: 0, since: 0 }
     fds.set(fd, f)
     if (name === "fdatasync") {
       f.syncs++
+      if (tid === mainTid) f.onLoop++
       f.maxBetween = Math.max(f.maxBetween, f.since)
       f.since = 0
     } else if (/^, "(\\0)+"\.\.\./.test(rest)) {
@@ -252,10 +255,10 @@ function syncReport(trace, stopped) {
       f.since++
     }
   }
-  const rows = [["fd", "fdatasync", "data writes", "zero-fill writes", "most data writes between two fdatasyncs"]]
+  const rows = [["fd", "fdatasync", "on the loop's thread / on the pool", "data writes", "zero-fill writes", "most data writes between two fdatasyncs"]]
   for (const [fd, f] of [...fds].sort((a, b) => b[1].syncs - a[1].syncs)) {
     if (f.syncs + f.writes < 3) continue
-    rows.push([fd, String(f.syncs), String(f.writes), String(f.zeroFills), String(Math.max(f.maxBetween, f.since))])
+    rows.push([fd, String(f.syncs), `${f.onLoop} / ${f.syncs - f.onLoop}`, String(f.writes), String(f.zeroFills), String(Math.max(f.maxBetween, f.since))])
   }
   return [
     "strace -f -e trace=fdatasync,fsync,pwrite64,pwritev,write,writev of the relay process (round 1, all phases):",
