@@ -18,9 +18,9 @@ function fakeClock(): LoopClock & { idleMs: number | undefined; nowMs: number } 
   return clock
 }
 
-/** One sync: begin, `took` ms, end with `staged`; returns whether it ran on the loop's thread. */
-function sync(policy: SyncPolicy, clock: ReturnType<typeof fakeClock>, took = 0.2, staged = false): boolean {
-  const inline = policy.begin()
+/** One sync of `commits` commits: begin, `took` ms, end with `staged`; returns whether it ran on the loop's thread. */
+function sync(policy: SyncPolicy, clock: ReturnType<typeof fakeClock>, took = 0.2, staged = false, commits = 1): boolean {
+  const inline = policy.begin(commits)
   clock.nowMs += took
   policy.end(staged, took)
   return inline
@@ -41,26 +41,37 @@ describe("SyncPolicy", () => {
     const clock = fakeClock()
     const policy = new SyncPolicy(true, clock)
     expect(sync(policy, clock)).toBe(true)
-    // The loop did not go idle before the next commit: someone's data was waiting.
-    expect(sync(policy, clock, 0.2, true)).toBe(false)
+    // The loop did not go idle before the next commit, but it is a single one (the client's next request): no change.
+    expect(sync(policy, clock)).toBe(true)
+    // Not idle, and several commits were waiting: work to overlap.
+    expect(sync(policy, clock, 0.2, true, 3)).toBe(false)
     expect(sync(policy, clock, 0.2, true)).toBe(false)
     // A sync on the pool that nothing arrived during: back to the loop's thread.
     expect(sync(policy, clock, 0.2, false)).toBe(false)
     expect(sync(policy, clock)).toBe(true)
   })
 
-  it("keeps off the loop's thread for a second after a sync there that stalled", () => {
+  it("keeps off the loop's thread for 100 times as long as a sync there stalled", () => {
     const clock = fakeClock()
     const policy = new SyncPolicy(true, clock)
+    expect(sync(policy, clock, 5)).toBe(true) // slow, not stalled
+    clock.idleMs! += 1
     expect(sync(policy, clock, 25)).toBe(true)
     const stalledAt = clock.nowMs
-    // Commits every 100 ms, the loop idle between them: on the pool for the second after the stall.
-    while (clock.nowMs + 100 < stalledAt + 1000) {
+    // Commits every 100 ms, the loop idle between them: on the pool for 2.5 s after the stall.
+    while (clock.nowMs + 100 < stalledAt + 2500) {
       clock.idleMs! += 1
       clock.nowMs += 100
       expect(sync(policy, clock, 0.2)).toBe(false)
     }
-    clock.nowMs = stalledAt + 1000
+    clock.nowMs = stalledAt + 2500
+    clock.idleMs! += 1
+    expect(sync(policy, clock, 50)).toBe(true)
+    // Stalled 50 ms: 5 s on the pool.
+    clock.nowMs += 4999
+    clock.idleMs! += 1
+    expect(sync(policy, clock)).toBe(false)
+    clock.nowMs += 1
     clock.idleMs! += 1
     expect(sync(policy, clock)).toBe(true)
   })
@@ -153,24 +164,24 @@ describe("log store: where fdatasync runs", () => {
     const f = recordingFs()
     const { store } = await open(tempDir(), { fs: f.fs, preallocate: 0 })
     await store.commit([group("q")]) // on the loop's thread
-    // The next commit comes before the loop idled: on the pool, where the test holds it.
+    // Two commits come before the loop idled (two clients' requests were waiting): on the pool, where the test holds it.
     f.gate.hold = true
-    const first = store.commit([message("q", 0)])
+    const first = Promise.all([store.commit([message("q", 0)]), store.commit([message("q", 1)])])
     await new Promise<void>((resolve) => {
       const check = () => (f.gate.release !== undefined ? resolve() : setImmediate(check))
       check()
     })
     // Staged while that sync is in flight: it becomes the next group commit, on the pool too.
-    const second = store.commit([message("q", 1)])
+    const second = store.commit([message("q", 2)])
     f.gate.hold = false
     f.gate.release!()
     await Promise.all([first, second])
     expect(f.syncs).toEqual([true, false, false])
     // Nothing arrived during that last sync: the next commit after an idle loop is back on the loop's thread.
     await loopIdles()
-    await store.commit([message("q", 2)])
+    await store.commit([message("q", 3)])
     expect(f.syncs).toEqual([true, false, false, true])
-    expect(await pendingIds(store, "q")).toEqual(["m0", "m1", "m2"])
+    expect(await pendingIds(store, "q")).toEqual(["m0", "m1", "m2", "m3"])
     await store.close()
   })
 

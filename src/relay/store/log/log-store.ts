@@ -311,7 +311,7 @@ export class LogStore implements RelayStore {
     this.inflight = batch
     this.staged = this.spare ?? new Batch()
     this.spare = undefined
-    const inline = this.syncPolicy.begin()
+    const inline = this.syncPolicy.begin(batch.waiters.length)
     try {
       const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!, inline)
       this.applyBatch(batch, base)
