@@ -16,7 +16,10 @@
  *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
  *
  * Each cell is the median of --reps rounds (default 3); a round uses a fresh
- * data folder under the OS temp folder (the same disk as /tmp).
+ * data folder under the OS temp folder (the same disk as /tmp). Beside the
+ * rates, the CPU time (user + system, all threads) each process spent per
+ * message in the timed part: steadier than the rates while other processes
+ * load the machine (the producer reads the relay's from /proc, Linux only).
  */
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -37,7 +40,30 @@ else await parent()
 
 // ---- children ------------------------------------------------------------------------
 
-/** @param {{ role: string, endpoint?: string, dir?: string, counts?: Record<string, number> }} spec */
+/**
+ * CPU µs (user + system) a process has used: this one, or another by pid (from /proc; undefined elsewhere).
+ * @param {number} [pid]
+ */
+function cpuTime(pid) {
+  if (pid === undefined) {
+    const u = process.cpuUsage()
+    return u.user + u.system
+  }
+  try {
+    // utime and stime, fields 14 and 15, in clock ticks of 10 ms (USER_HZ).
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? []
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return undefined
+  }
+}
+
+/** µs per message between two cpuTime() readings, or undefined. @param {number | undefined} a @param {number | undefined} b @param {number} n */
+function perMessage(a, b, n) {
+  return a === undefined || b === undefined ? undefined : (b - a) / n
+}
+
+/** @param {{ role: string, endpoint?: string, relayPid?: number, dir?: string, counts?: Record<string, number> }} spec */
 async function child(spec) {
   const io = childIO()
   const relay = await import("zmesh/relay")
@@ -53,6 +79,8 @@ async function child(spec) {
     for (const inflight of INFLIGHT) {
       const n = /** @type {Record<string, number>} */ (spec.counts)[inflight]
       let next = 0
+      const cpu0 = cpuTime()
+      const relay0 = cpuTime(spec.relayPid)
       const t0 = performance.now()
       await Promise.all(
         Array.from({ length: inflight }, async () => {
@@ -62,7 +90,8 @@ async function child(spec) {
           }
         }),
       )
-      io.post({ type: "sent", inflight, rate: n / ((performance.now() - t0) / 1000) })
+      const rate = n / ((performance.now() - t0) / 1000)
+      io.post({ type: "sent", inflight, rate, cpu: perMessage(cpu0, cpuTime(), n), relayCpu: perMessage(relay0, cpuTime(spec.relayPid), n) })
     }
     await client.close()
   } else if (spec.role === "consumer") {
@@ -83,14 +112,21 @@ async function child(spec) {
     /** @type {Promise<void>[]} */
     const acks = []
     let t0 = 0
+    let cpu0 = /** @type {number | undefined} */ (0)
+    let relay0 = /** @type {number | undefined} */ (0)
     for await (const m of consumer) {
-      if (got === 0) t0 = performance.now()
+      if (got === 0) {
+        t0 = performance.now()
+        cpu0 = cpuTime()
+        relay0 = cpuTime(spec.relayPid)
+      }
       if (m.body.length !== SIZE) bad++
       acks.push(m.ack())
       if (++got === total) break
     }
     await Promise.all(acks)
-    io.post({ type: "drained", rate: (total - 1) / ((performance.now() - t0) / 1000), bad })
+    const rate = (total - 1) / ((performance.now() - t0) / 1000)
+    io.post({ type: "drained", rate, bad, cpu: perMessage(cpu0, cpuTime(), total), relayCpu: perMessage(relay0, cpuTime(spec.relayPid), total) })
     await consumer.close()
     await client.close()
   } else if (spec.role === "store") {
@@ -104,6 +140,7 @@ async function child(spec) {
         while (warm++ < n / 10) await store.commit([{ type: "message", queue: "warmup", id: String(warm), body, headers: null, storedAt: Date.now(), due: 0 }])
       }))
       let next = 0
+      const cpu0 = cpuTime()
       const t0 = performance.now()
       await Promise.all(
         Array.from({ length: inflight }, async () => {
@@ -114,7 +151,7 @@ async function child(spec) {
         }),
       )
       const rate = n / ((performance.now() - t0) / 1000)
-      io.post({ type: "stored", inflight, rate, commits: store.stats().commits })
+      io.post({ type: "stored", inflight, rate, cpu: perMessage(cpu0, cpuTime(), n), commits: store.stats().commits })
       await store.close()
       rmSync(dir, { recursive: true, force: true })
     }
@@ -155,7 +192,8 @@ async function parent() {
     for (const inflight of INFLIGHT) {
       const m = await store.next("stored", 600_000)
       add(`store ${inflight}`, m.rate)
-      log(`round ${rep + 1}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits)`)
+      if (m.cpu !== undefined) add(`store cpu ${inflight}`, m.cpu)
+      log(`round ${rep + 1}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits, ${cpuText(m.cpu)} CPU per message)`)
     }
     await store.exited(10_000)
     // End to end.
@@ -175,22 +213,27 @@ async function parent() {
       })
       relay.on("exit", (code) => reject(new Error(`relay exited (${code}): ${relayOut}`)))
     })
-    const producer = startChild(SCRIPT, { role: "producer", endpoint, counts }, "producer")
+    // The relay's own pid (under strace, `relay` is strace).
+    const relayPid = Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid)
+    const producer = startChild(SCRIPT, { role: "producer", endpoint, relayPid, counts }, "producer")
     for (const inflight of INFLIGHT) {
       const m = await producer.next("sent", 600_000)
       add(`relay ${inflight}`, m.rate)
-      log(`round ${rep + 1}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s`)
+      if (m.cpu !== undefined) add(`producer cpu ${inflight}`, m.cpu)
+      if (m.relayCpu !== undefined) add(`relay cpu ${inflight}`, m.relayCpu)
+      log(`round ${rep + 1}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s (CPU per message: producer ${cpuText(m.cpu)}, relay ${cpuText(m.relayCpu)})`)
     }
     await producer.exited(10_000)
-    const consumer = startChild(SCRIPT, { role: "consumer", endpoint, counts }, "consumer")
+    const consumer = startChild(SCRIPT, { role: "consumer", endpoint, relayPid, counts }, "consumer")
     const drained = await consumer.next("drained", 600_000)
     if (drained.bad > 0) throw new Error(`${drained.bad} messages came back with the wrong size`)
     add("drain", drained.rate)
-    log(`round ${rep + 1}: drain with acks: ${num(drained.rate)} msg/s`)
+    if (drained.cpu !== undefined) add("consumer cpu", drained.cpu)
+    if (drained.relayCpu !== undefined) add("relay cpu drain", drained.relayCpu)
+    log(`round ${rep + 1}: drain with acks: ${num(drained.rate)} msg/s (CPU per message: consumer ${cpuText(drained.cpu)}, relay ${cpuText(drained.relayCpu)})`)
     await consumer.exited(10_000)
     const exited = new Promise((resolve) => relay.on("exit", resolve))
-    // The relay's own pid (under strace, `relay` is strace).
-    process.kill(Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid), "SIGTERM")
+    process.kill(relayPid, "SIGTERM")
     await exited
     const commits = /(\d+) group commits/.exec(relayOut)?.[1]
     if (useStrace) {
@@ -206,6 +249,13 @@ async function parent() {
   for (const inflight of INFLIGHT) {
     rows.push([String(inflight), num(m(`store ${inflight}`)), num(m(`relay ${inflight}`)), `${(m(`relay ${inflight}`) / m(`store ${inflight}`)).toFixed(2)}x`])
   }
+  const mc = (/** @type {string} */ k) => (results[k] === undefined ? "-" : median(results[k]).toFixed(1))
+  const cpuRows = [["in flight", "store alone", "producer", "relay", "producer + relay"]]
+  for (const inflight of INFLIGHT) {
+    const both = results[`relay cpu ${inflight}`] === undefined ? "-" : (median(results[`producer cpu ${inflight}`] ?? [0]) + median(results[`relay cpu ${inflight}`])).toFixed(1)
+    cpuRows.push([String(inflight), mc(`store cpu ${inflight}`), mc(`producer cpu ${inflight}`), mc(`relay cpu ${inflight}`), both])
+  }
+  cpuRows.push(["drain", "", `${mc("consumer cpu")} (consumer)`, mc("relay cpu drain"), ""])
   const out = [
     header,
     `counts: ${counts[1]} / ${counts[16]} / ${counts[256]} messages at 1 / 16 / 256 in flight; median of ${reps}; load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
@@ -214,6 +264,10 @@ async function parent() {
     "",
     `drain with acks (consumer process, prefetch 2000, every message acked durably): ${num(m("drain"))} msg/s`,
     "",
+    "CPU time per message, µs (user + system, all of the process's threads, median of the rounds):",
+    "",
+    table(cpuRows, 1),
+    "",
     `targets: >= 100k at 256 in flight: ${m("relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("relay 1") >= 3000 ? "met" : "MISSED"}; ` +
       `drain >= 100k: ${m("drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("relay 256") >= m("store 256") / 2 ? "met" : "MISSED"}`,
   ]
@@ -221,6 +275,11 @@ async function parent() {
   process.stdout.write(out.join("\n") + "\n")
   rmSync(tmp, { recursive: true, force: true })
   void os
+}
+
+/** @param {number | undefined} us */
+function cpuText(us) {
+  return us === undefined ? "?" : `${us.toFixed(1)} µs`
 }
 
 /**
