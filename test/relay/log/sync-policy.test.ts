@@ -51,29 +51,28 @@ describe("SyncPolicy", () => {
     expect(sync(policy, clock)).toBe(true)
   })
 
-  it("keeps off the loop's thread for 100 times as long as a sync there stalled", () => {
+  it("lets stalls on the loop's thread use up 100 ms, refilled at 1% of the time passing, then keeps to the pool", () => {
     const clock = fakeClock()
     const policy = new SyncPolicy(true, clock)
-    expect(sync(policy, clock, 5)).toBe(true) // slow, not stalled
-    clock.idleMs! += 1
-    expect(sync(policy, clock, 25)).toBe(true)
-    const stalledAt = clock.nowMs
-    // Commits every 100 ms, the loop idle between them: on the pool for 2.5 s after the stall.
-    while (clock.nowMs + 100 < stalledAt + 2500) {
+    const idleSync = (took = 0.2) => {
       clock.idleMs! += 1
-      clock.nowMs += 100
-      expect(sync(policy, clock, 0.2)).toBe(false)
+      return sync(policy, clock, took)
     }
-    clock.nowMs = stalledAt + 2500
-    clock.idleMs! += 1
-    expect(sync(policy, clock, 50)).toBe(true)
-    // Stalled 50 ms: 5 s on the pool.
-    clock.nowMs += 4999
-    clock.idleMs! += 1
-    expect(sync(policy, clock)).toBe(false)
-    clock.nowMs += 1
-    clock.idleMs! += 1
-    expect(sync(policy, clock)).toBe(true)
+    expect(idleSync(5)).toBe(true) // slow, not a stall: costs nothing
+    expect(idleSync(60)).toBe(true) // 40 ms left
+    expect(idleSync(50)).toBe(true) // 40 + 0.5 (refilled during it) - 50 = -9.5 ms left
+    expect(idleSync()).toBe(false)
+    // 9.5 ms come back in 950 ms.
+    clock.nowMs += 900
+    expect(idleSync()).toBe(false)
+    clock.nowMs += 60
+    expect(idleSync()).toBe(true)
+    // A disk that hangs 5 s: the loop stays clear of it for about 8 minutes.
+    expect(idleSync(5000)).toBe(true)
+    clock.nowMs += 480_000
+    expect(idleSync()).toBe(false)
+    clock.nowMs += 20_000
+    expect(idleSync()).toBe(true)
   })
 
   it("always uses the pool when disabled, or where the loop's idle time is not known", () => {

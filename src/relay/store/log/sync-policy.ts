@@ -20,10 +20,11 @@
  *   same client's next request, there first because the relay was
  *   preempted after writing its confirm (a third of the time on this VM
  *   under load), and overlapping one decode with a sync gains nothing anyway;
- * - after a sync on the loop that took longer than SLOW_SYNC (a stalling
- *   disk), for a hundred times as long (a second at least): a disk that
- *   stalls blocks the loop at most 1% of the time. (Ordinary syncs take
- *   0.1-0.3 ms here, a few ms when other processes keep the disk busy.)
+ * - while syncs on the loop that stalled (took over SLOW_SYNC) have used up
+ *   their allowance: STALL_BURST ms, refilled at STALL_SHARE of the time
+ *   passing, so that a stalling disk blocks the loop at most about 1% of the
+ *   time, however long it stalls. (Ordinary syncs take 0.1-0.3 ms here; with
+ *   other processes writing, about one in a thousand takes 10-100 ms.)
  *
  * A wrong guess costs one sync's worth: a pool hand-off for nothing, or one
  * sync that did not overlap the work arriving meanwhile. Either way a group
@@ -31,10 +32,11 @@
  */
 import { performance } from "node:perf_hooks"
 
-/** ms: a sync on the loop's thread slower than this sends the next ones to the pool for a while. */
+/** ms: a sync on the loop's thread slower than this stalled it, and is paid from the allowance. */
 const SLOW_SYNC = 10
-/** That while: QUIET times as long as the stall (so a second at least). */
-const QUIET = 100
+/** ms of stalls allowed at once, and the share of time passing that refills the allowance. */
+const STALL_BURST = 100
+const STALL_SHARE = 0.01
 
 /** What the policy reads: the loop's idle time (ms blocked waiting for events) and a clock (ms). */
 export interface LoopClock {
@@ -53,8 +55,9 @@ export class SyncPolicy {
   private readonly clock: LoopClock
   /** Work overlapped, or could have, with the last sync. */
   private busy = false
-  /** No sync on the loop's thread before this time. */
-  private quietUntil = 0
+  /** ms of stalls the loop may still take, as of `allowanceAt`. */
+  private allowance = STALL_BURST
+  private allowanceAt: number
   /** Where the last sync ran, and the loop's idle time when it ended. */
   private lastInline = false
   private idleAtEnd: number | undefined
@@ -66,6 +69,7 @@ export class SyncPolicy {
   constructor(enabled: boolean, clock: LoopClock = nodeClock) {
     this.clock = clock
     this.enabled = enabled && typeof clock.idle() === "number"
+    this.allowanceAt = clock.now()
   }
 
   /** A group commit gathered from `commits` commit() calls is about to sync: true to fdatasync on this thread. */
@@ -73,7 +77,7 @@ export class SyncPolicy {
     let inline = false
     if (this.enabled) {
       if (this.lastInline) this.busy = commits > 1 && this.clock.idle() === this.idleAtEnd
-      inline = !this.busy && this.clock.now() >= this.quietUntil
+      inline = !this.busy && this.refill() > 0
     }
     this.lastInline = inline
     return inline
@@ -86,11 +90,19 @@ export class SyncPolicy {
   end(staged: boolean, syncMs: number): void {
     if (this.lastInline) {
       this.inline++
-      if (syncMs > SLOW_SYNC) this.quietUntil = this.clock.now() + QUIET * syncMs
+      if (syncMs > SLOW_SYNC) this.allowance = this.refill() - syncMs
       this.idleAtEnd = this.clock.idle()
     } else {
       this.pooled++
       this.busy = staged
     }
+  }
+
+  /** The allowance now. */
+  private refill(): number {
+    const now = this.clock.now()
+    this.allowance = Math.min(STALL_BURST, this.allowance + (now - this.allowanceAt) * STALL_SHARE)
+    this.allowanceAt = now
+    return this.allowance
   }
 }
