@@ -43,12 +43,17 @@ describe("SyncPolicy", () => {
     expect(sync(policy, clock)).toBe(true)
     // The loop did not go idle before the next commit, but it is a single one (the client's next request): no change.
     expect(sync(policy, clock)).toBe(true)
+    clock.idleMs! += 1
+    expect(sync(policy, clock)).toBe(true)
     // Not idle, and several commits were waiting: work to overlap.
     expect(sync(policy, clock, 0.2, true, 3)).toBe(false)
     expect(sync(policy, clock, 0.2, true)).toBe(false)
     // A sync on the pool that nothing arrived during: back to the loop's thread.
     expect(sync(policy, clock, 0.2, false)).toBe(false)
     expect(sync(policy, clock)).toBe(true)
+    // A single commit waiting after two syncs in a row (a consumer's acks streaming in): work to overlap.
+    expect(sync(policy, clock)).toBe(true)
+    expect(sync(policy, clock)).toBe(false)
   })
 
   it("lets stalls on the loop's thread use up 100 ms, refilled at 1% of the time passing, then keeps to the pool", () => {

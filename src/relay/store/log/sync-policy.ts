@@ -16,10 +16,11 @@
  * - after a sync on the loop: the loop did not go idle between the end of
  *   that sync and this commit, so work was waiting when it ended (told by
  *   the loop's own idle-time counter, `performance.nodeTiming.idleTime`),
- *   and that work was more than one commit. A lone one is most often the
- *   same client's next request, there first because the relay was
- *   preempted after writing its confirm (a third of the time on this VM
- *   under load), and overlapping one decode with a sync gains nothing anyway;
+ *   and either it was more than one commit, or work was waiting after the
+ *   sync before too (a consumer acking a stream of deliveries). A lone
+ *   commit waiting once is most often the same client's next request,
+ *   there first because the relay was preempted after writing its confirm
+ *   (a third of the time on this VM under load, rarely twice in a row);
  * - while syncs on the loop that stalled (took over SLOW_SYNC) have used up
  *   their allowance: STALL_BURST ms, refilled at STALL_SHARE of the time
  *   passing, so that a stalling disk blocks the loop at most about 1% of the
@@ -61,6 +62,8 @@ export class SyncPolicy {
   /** Where the last sync ran, and the loop's idle time when it ended. */
   private lastInline = false
   private idleAtEnd: number | undefined
+  /** Work was waiting after the sync on the loop before the last one. */
+  private waited = false
   /** Syncs done on the loop's thread and on the pool. */
   inline = 0
   pooled = 0
@@ -76,7 +79,13 @@ export class SyncPolicy {
   begin(commits: number): boolean {
     let inline = false
     if (this.enabled) {
-      if (this.lastInline) this.busy = commits > 1 && this.clock.idle() === this.idleAtEnd
+      if (this.lastInline) {
+        const waited = this.clock.idle() === this.idleAtEnd
+        this.busy = waited && (commits > 1 || this.waited)
+        this.waited = waited
+      } else {
+        this.waited = false
+      }
       inline = !this.busy && this.refill() > 0
     }
     this.lastInline = inline
