@@ -98,6 +98,8 @@ export const ErrorCode = {
   ERR_RELAY_CORRUPT: "ERR_RELAY_CORRUPT",
   /** Relay: the data folder cannot be used (not writable, not a folder, or locked by a running relay). */
   ERR_RELAY_DATA_DIR: "ERR_RELAY_DATA_DIR",
+  /** Relay: a store needs a driver package that is not installed (`PostgresStore` needs `pg`). */
+  ERR_RELAY_STORE_DRIVER: "ERR_RELAY_STORE_DRIVER",
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

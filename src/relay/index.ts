@@ -38,3 +38,4 @@ export type {
   Headers,
 } from "./store/store.js"
 export { PROTOCOL_VERSION, type NodeInfo } from "./protocol.js"
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js"

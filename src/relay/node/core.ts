@@ -50,6 +50,7 @@ export class NodeCore implements NodeContext {
   private readonly dirty = new Set<Session>()
   private flushScheduled = false
   private sweeper: NodeJS.Timeout | undefined
+  private unwatch: (() => void) | undefined
   closing = false
   private loop: Promise<void> | undefined
 
@@ -92,6 +93,18 @@ export class NodeCore implements NodeContext {
     this.loop = this.receiveLoop()
     const every = Math.min(500, Math.max(20, Math.floor(this.options.sessionTimeout / 8)))
     this.sweeper = setInterval(() => this.sweep(), every)
+    // A store shared with other nodes: their commits wake this node's groups and delay timer.
+    this.unwatch = this.store.watch?.((queues) => this.othersChanged(queues))
+  }
+
+  private othersChanged(queues: readonly string[] | undefined): void {
+    if (this.closing) return
+    if (queues !== undefined) {
+      for (const q of queues) this.queueChanged(q)
+      return
+    }
+    for (const byName of this.groups.values()) for (const g of byName.values()) g.notify()
+    this.delays.rearm().catch((err: Error) => this.log("error", `delay index: ${err.message}`))
   }
 
   log(level: LogLevel, message: string): void {
@@ -286,6 +299,7 @@ export class NodeCore implements NodeContext {
   async close(): Promise<void> {
     this.closing = true
     clearInterval(this.sweeper)
+    this.unwatch?.()
     this.delays.close()
     // Answer what was received: the commits in flight finish, then their confirms go out.
     await this.committer.drained()

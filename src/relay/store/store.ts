@@ -53,7 +53,11 @@ export interface AckOp {
   readonly positions: readonly number[]
 }
 
-/** A delivery of `pos` ended without an ack: the failure count, and the earliest redelivery time. */
+/**
+ * A delivery of `pos` ended without an ack: the failure count, and the
+ * earliest redelivery time. In a shared store (one with `claim`) it also ends
+ * this node's hold on the message: any node may claim it again.
+ */
 export interface RetryOp {
   readonly type: "retry"
   readonly queue: string
@@ -198,4 +202,22 @@ export interface RelayStore {
   stats(): StoreStats
   /** Finishes the commit in flight, then releases files or connections. */
   close(): Promise<void>
+  /**
+   * Optional, for a store shared by several relay nodes (PostgresStore): up
+   * to `max` messages of `queue` the group has not acknowledged, that no live
+   * node holds and that are due for (re)delivery, in position order; they are
+   * held for this node from then on. A hold ends with the message's `ack` or
+   * `retry`, when this node closes, or when the node stops renewing it (it
+   * died): then another node's claim takes the message. A node with `claim`
+   * uses it instead of `fetch` (which knows nothing of other nodes).
+   */
+  claim?(queue: string, group: string, max: number): Promise<PendingMessage[]>
+  /**
+   * Optional, with `claim`: calls `onChange` when other nodes committed
+   * something that may concern this one (the queues given), and with
+   * `undefined` when anything may have changed (a lost notification, a node
+   * gone whose holds expire, the slow fallback poll). Returns a function that
+   * stops watching.
+   */
+  watch?(onChange: (queues: readonly string[] | undefined) => void): () => void
 }

@@ -1,0 +1,268 @@
+/**
+ * Writes one group commit as one PostgreSQL transaction: consecutive
+ * operations of a kind become one statement (multi-row, through arrays),
+ * in order, between a BEGIN that takes the queues' advisory locks and a
+ * COMMIT that also wakes the other nodes (NOTIFY). The store's picture of
+ * its queues changes only once the COMMIT succeeded.
+ */
+import type { AckOp, CancelOp, GroupOp, MessageOp, ReleaseOp, RetryOp, StoreOp } from "../store.js"
+import type { Connection, PgClient } from "./connection.js"
+import { storeError } from "./connection.js"
+import { ACK, CANCEL, CREATE_GROUP, INSERT_MESSAGES, POSITIONS, RELEASE, RETRY, prepared } from "./queries.js"
+import type { QueueBook } from "./queue-book.js"
+
+export interface BatchContext {
+  readonly book: QueueBook
+  readonly nodeId: number
+  /** The advisory lock class of this schema. */
+  readonly lockKey: number
+  /** The NOTIFY channel, when other nodes are listening; undefined when this node is alone. */
+  readonly channel: string | undefined
+  escapeLiteral(s: string): string
+}
+
+/** Messages per INSERT statement, and body bytes. */
+const MAX_ROWS = 2000
+const MAX_BYTES = 8 * 1024 * 1024
+/** A NOTIFY payload must stay under 8000 bytes; past this, "everything". */
+const MAX_PAYLOAD = 7000
+
+type Effect = () => void
+
+/** A 31-bit FNV-1a hash: the advisory lock key of a queue (a collision only over-serializes). */
+export function lockHash(s: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i)
+    h = Math.imul(h, 0x01000193)
+  }
+  return h & 0x7fffffff
+}
+
+export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx: BatchContext): Promise<number[]> {
+  let client: PgClient
+  try {
+    client = await conn.get()
+  } catch (err) {
+    throw storeError(err, "connect to commit")
+  }
+  const results = new Array<number>(ops.length).fill(0)
+  const effects: Effect[] = []
+  const woken = new Set<string>()
+  let step = "begin"
+  try {
+    await client.query(`BEGIN;${locks(ops, ctx.lockKey)}`)
+    const ids = new Map<string, number>()
+    for (let i = 0; i < ops.length; ) {
+      const type = ops[i]!.type
+      let j = i + 1
+      while (j < ops.length && ops[j]!.type === type) j++
+      step = type
+      const run = ops.slice(i, j)
+      switch (type) {
+        case "message":
+          await insertMessages(client, run as MessageOp[], i, results, effects, woken, ctx)
+          break
+        case "group":
+          for (const op of run as GroupOp[]) await createGroup(client, op, ids, effects, woken, ctx)
+          break
+        case "ack":
+          await ack(client, run as AckOp[], ids, effects, ctx)
+          break
+        case "retry":
+          await retry(client, run as RetryOp[], ids, woken, ctx)
+          break
+        case "release":
+          await release(client, run as ReleaseOp[], i, results, effects, woken, ctx)
+          break
+        case "cancel":
+          await cancel(client, run as CancelOp[], i, results, effects, ctx)
+          break
+      }
+      i = j
+    }
+    step = "commit"
+    await client.query(`${notify(woken, ctx)}COMMIT`)
+  } catch (err) {
+    // The transaction is void; a connection that broke under it is replaced.
+    await client.query("ROLLBACK").catch(() => conn.drop())
+    throw storeError(err, `commit (${step})`)
+  }
+  for (const effect of effects) effect()
+  return results
+}
+
+/** The advisory locks of the batch, in key order: shared for queues that get messages, exclusive for a new group's. */
+function locks(ops: readonly StoreOp[], key: number): string {
+  const mode = new Map<number, boolean>()
+  for (const op of ops) {
+    if (op.type === "group") mode.set(lockHash(op.queue), true)
+    else if (op.type === "message" || op.type === "release") {
+      const h = lockHash(op.queue)
+      if (!mode.has(h)) mode.set(h, false)
+    }
+  }
+  if (mode.size === 0) return ""
+  const calls = [...mode].sort((a, b) => a[0] - b[0]).map(([h, excl]) => `pg_advisory_xact_lock${excl ? "" : "_shared"}(${key}, ${h})`)
+  return `SELECT ${calls.join(", ")};`
+}
+
+function notify(woken: ReadonlySet<string>, ctx: BatchContext): string {
+  if (ctx.channel === undefined || woken.size === 0) return ""
+  let payload = `${ctx.nodeId} ${[...woken].join(" ")}`
+  if (payload.length > MAX_PAYLOAD) payload = `${ctx.nodeId} *`
+  return `SELECT pg_notify(${ctx.escapeLiteral(ctx.channel)}, ${ctx.escapeLiteral(payload)});`
+}
+
+async function insertMessages(client: PgClient, run: MessageOp[], offset: number, results: number[], effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
+  for (let start = 0; start < run.length; ) {
+    let end = start
+    let bytes = 0
+    while (end < run.length && end - start < MAX_ROWS && (end === start || bytes + run[end]!.body.length <= MAX_BYTES)) bytes += run[end++]!.body.length
+    const part = run.slice(start, end)
+    const queues: string[] = []
+    const queueIndex = new Map<string, number>()
+    const qi: number[] = []
+    const ids: string[] = []
+    const offs: number[] = []
+    const lens: number[] = []
+    const headers: Array<string | null> = []
+    const stored: number[] = []
+    const due: number[] = []
+    const pids: Array<string | null> = []
+    const pseqs: Array<number | null> = []
+    const body = Buffer.allocUnsafe(bytes)
+    let at = 0
+    for (const op of part) {
+      let q = queueIndex.get(op.queue)
+      if (q === undefined) {
+        queues.push(op.queue)
+        queueIndex.set(op.queue, (q = queues.length))
+      }
+      qi.push(q)
+      ids.push(op.id)
+      body.set(op.body, at)
+      offs.push(at)
+      lens.push(op.body.length)
+      at += op.body.length
+      headers.push(op.headers === null ? null : JSON.stringify(op.headers))
+      stored.push(op.storedAt)
+      due.push(op.due)
+      pids.push(op.producerId ?? null)
+      pseqs.push(op.producerSeq ?? null)
+      if (op.due === 0) woken.add(op.queue)
+    }
+    const { rows } = await client.query(prepared("insert", INSERT_MESSAGES, [queues, qi, body, ids, offs, lens, headers, stored, due, pids, pseqs]))
+    const seqs = rows[0]!.seqs as number[]
+    for (let k = 0; k < part.length; k++) results[offset + start + k] = seqs[k]!
+    const added = rows[0]!.added as Record<string, number> | null
+    effects.push(() => {
+      for (const op of part) {
+        const q = ctx.book.queue(op.queue)
+        if (op.due > 0) q.delayed++
+        else q.depth++
+      }
+      ctx.book.pendingChanged(added, 1)
+    })
+    start = end
+  }
+}
+
+async function createGroup(client: PgClient, op: GroupOp, ids: Map<string, number>, effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
+  const s = op.settings
+  const { rows } = await client.query(prepared("group", CREATE_GROUP, [op.queue, op.group, s.ackTimeout, s.maxDeliveries, s.deadLetterQueue]))
+  const row = rows[0]!
+  const created = row.created as number | null
+  const id = created ?? (row.id as number)
+  ids.set(`${op.queue}\u0000${op.group}`, id)
+  woken.add(op.queue)
+  // An existing group keeps the settings it was created with.
+  const settings = created !== null ? s : { ackTimeout: row.ack_timeout as number, maxDeliveries: row.max_deliveries as number, deadLetterQueue: row.dead_letter_queue as string }
+  const pending = created !== null ? Number(row.n) : 0
+  effects.push(() => ctx.book.addGroup(op.queue, id, op.group, settings, pending))
+}
+
+/** A group's id: known to the book, created earlier in this batch, or looked up (made by another node). */
+async function groupId(client: PgClient, queue: string, group: string, ids: Map<string, number>, ctx: BatchContext): Promise<number | undefined> {
+  const key = `${queue}\u0000${group}`
+  const known = ctx.book.groupId(queue, group) ?? ids.get(key)
+  if (known !== undefined) return known
+  const { rows } = await client.query(prepared("group_id", "SELECT id FROM groups WHERE queue = $1 AND name = $2", [queue, group]))
+  const id = rows[0]?.id as number | undefined
+  if (id !== undefined) ids.set(key, id)
+  return id
+}
+
+async function ack(client: PgClient, run: AckOp[], ids: Map<string, number>, effects: Effect[], ctx: BatchContext): Promise<void> {
+  const gids: number[] = []
+  const positions: number[] = []
+  for (const op of run) {
+    const gid = await groupId(client, op.queue, op.group, ids, ctx)
+    if (gid === undefined) continue
+    for (const pos of op.positions) {
+      gids.push(gid)
+      positions.push(pos)
+    }
+  }
+  if (gids.length === 0) return
+  const { rows } = await client.query(prepared("ack", ACK, [gids, positions]))
+  const removed = rows[0]!.removed as Record<string, number> | null
+  const dropped = rows[0]!.dropped as Record<string, number> | null
+  effects.push(() => {
+    ctx.book.pendingChanged(removed, -1)
+    ctx.book.dropped(dropped)
+  })
+}
+
+async function retry(client: PgClient, run: RetryOp[], ids: Map<string, number>, woken: Set<string>, ctx: BatchContext): Promise<void> {
+  // The last retry of a position in the batch wins, as it would applied one by one.
+  const last = new Map<string, [number, number, number, number]>()
+  for (const op of run) {
+    const gid = await groupId(client, op.queue, op.group, ids, ctx)
+    if (gid === undefined) continue
+    last.set(`${gid}:${op.pos}`, [gid, op.pos, op.deliveries, op.notBefore])
+    woken.add(op.queue)
+  }
+  if (last.size === 0) return
+  const rows = [...last.values()]
+  await client.query(prepared("retry", RETRY, [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), ctx.nodeId]))
+}
+
+async function release(client: PgClient, run: ReleaseOp[], offset: number, results: number[], effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
+  const { rows: fresh } = await client.query(prepared("positions", POSITIONS, [run.length]))
+  const positions = fresh.map((r) => r.pos as number)
+  const { rows } = await client.query(prepared("release", RELEASE, [run.map((op) => op.seq), positions]))
+  const released = (rows[0]!.released as Array<[number, number, string]> | null) ?? []
+  const added = rows[0]!.added as Record<string, number> | null
+  const bySeq = new Map<number, [number, string]>()
+  for (const [seq, pos, queue] of released) bySeq.set(Number(seq), [Number(pos), queue])
+  run.forEach((op, k) => {
+    const hit = bySeq.get(op.seq)
+    if (hit === undefined) return
+    bySeq.delete(op.seq)
+    results[offset + k] = hit[0]
+    woken.add(hit[1])
+  })
+  effects.push(() => {
+    for (const [, , queue] of released) {
+      const q = ctx.book.queue(queue)
+      q.delayed = Math.max(0, q.delayed - 1)
+      q.depth++
+    }
+    ctx.book.pendingChanged(added, 1)
+  })
+}
+
+async function cancel(client: PgClient, run: CancelOp[], offset: number, results: number[], effects: Effect[], ctx: BatchContext): Promise<void> {
+  for (let k = 0; k < run.length; k++) {
+    const op = run[k]!
+    const { rows } = await client.query(prepared("cancel", CANCEL, [op.queue, op.id]))
+    const seq = rows[0]?.seq as number | undefined
+    if (seq === undefined) continue
+    results[offset + k] = seq
+    effects.push(() => {
+      const q = ctx.book.queue(op.queue)
+      q.delayed = Math.max(0, q.delayed - 1)
+    })
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The PostgreSQL store's statements. Each runs prepared (by name, once per
+ * connection); batches pass arrays and `unnest` them, so that a group commit
+ * of any size is a handful of statements. Message bodies travel as one bytea
+ * with offsets (bytea[] would go as hex text).
+ */
+import type { PgQuery } from "./connection.js"
+
+/** New messages (one run of MESSAGE ops): their seqs, in order, and the delivery rows made per group. */
+export const INSERT_MESSAGES = `
+WITH m AS (
+  INSERT INTO messages (seq, queue, pos, id, body, headers, stored_at, due, producer_id, producer_seq)
+  SELECT s, q, CASE WHEN du = 0 THEN s END, i, b, h, st, du, pid, pseq
+  FROM (
+    SELECT nextval('seq') AS s, ($1::text[])[qi] AS q, i, substring($3::bytea FROM off + 1 FOR len) AS b,
+           h::jsonb AS h, st, du, pid, pseq
+    FROM unnest($2::int[], $4::text[], $5::int[], $6::int[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::bigint[])
+      AS u(qi, i, off, len, h, st, du, pid, pseq)
+  ) v
+  RETURNING seq, queue, pos
+), d AS (
+  INSERT INTO deliveries (group_id, pos, seq)
+  SELECT g.id, m.pos, m.seq FROM m JOIN groups g ON g.queue = m.queue WHERE m.pos IS NOT NULL
+  RETURNING group_id
+)
+SELECT (SELECT array_agg(seq ORDER BY seq) FROM m) AS seqs,
+       (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added`
+
+/** A group (no-op if it exists), with delivery rows for every message its queue stores. */
+export const CREATE_GROUP = `
+WITH g AS (
+  INSERT INTO groups (queue, name, ack_timeout, max_deliveries, dead_letter_queue) VALUES ($1, $2, $3, $4, $5)
+  ON CONFLICT (queue, name) DO NOTHING
+  RETURNING id
+), d AS (
+  INSERT INTO deliveries (group_id, pos, seq)
+  SELECT g.id, m.pos, m.seq FROM g, messages m WHERE m.queue = $1 AND m.pos IS NOT NULL
+  RETURNING 1
+)
+SELECT (SELECT id FROM g) AS created, (SELECT count(*) FROM d) AS n, e.id, e.ack_timeout, e.max_deliveries, e.dead_letter_queue
+FROM (SELECT 1) one LEFT JOIN groups e ON e.queue = $1 AND e.name = $2`
+
+/**
+ * Acks: deletes the groups' delivery rows, and the messages no group has a
+ * row for any more (retention). Rows other connections delete at the same
+ * time are not seen here: the sweep (SWEEP) finds what such a race leaves.
+ */
+export const ACK = `
+WITH a AS (SELECT * FROM unnest($1::int[], $2::bigint[]) AS a(gid, pos)),
+d AS (
+  DELETE FROM deliveries x USING a WHERE x.group_id = a.gid AND x.pos = a.pos
+  RETURNING x.group_id, x.pos, x.seq
+), m AS (
+  DELETE FROM messages m USING d WHERE m.seq = d.seq AND NOT EXISTS (
+    SELECT 1 FROM groups g JOIN deliveries o ON o.group_id = g.id AND o.pos = m.pos
+    WHERE g.queue = m.queue AND NOT EXISTS (SELECT 1 FROM d d2 WHERE d2.group_id = o.group_id AND d2.pos = o.pos)
+  )
+  RETURNING m.queue
+)
+SELECT (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS removed,
+       (SELECT json_object_agg(queue, n) FROM (SELECT queue, count(*) AS n FROM m GROUP BY queue) y) AS dropped`
+
+/** Failed deliveries: the count and not-before time; the hold (if this node's) ends. */
+export const RETRY = `
+UPDATE deliveries x SET deliveries = r.n, not_before = r.nb, held_by = CASE WHEN x.held_by = $5 THEN 0 ELSE x.held_by END
+FROM unnest($1::int[], $2::bigint[], $3::int[], $4::bigint[]) AS r(gid, pos, n, nb)
+WHERE x.group_id = r.gid AND x.pos = r.pos`
+
+/** New positions for releases, in order. */
+export const POSITIONS = "SELECT nextval('seq') AS pos FROM generate_series(1, $1::int) ORDER BY 1"
+
+/**
+ * Releases: a delayed message not yet released takes its new position and
+ * joins its queue (delivery rows for its groups). A message another node
+ * released or cancelled first is left alone: that release gets nothing.
+ */
+export const RELEASE = `
+WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS r(seq, newpos)),
+u AS (
+  UPDATE messages m SET pos = r.newpos FROM r WHERE m.seq = r.seq AND m.pos IS NULL
+  RETURNING m.seq, m.pos, m.queue
+), d AS (
+  INSERT INTO deliveries (group_id, pos, seq) SELECT g.id, u.pos, u.seq FROM u JOIN groups g ON g.queue = u.queue
+  RETURNING group_id
+)
+SELECT (SELECT json_agg(json_build_array(seq, pos, queue)) FROM u) AS released,
+       (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added`
+
+/** Cancels the oldest delayed, unreleased message of a queue with this id. */
+export const CANCEL = `
+DELETE FROM messages WHERE pos IS NULL AND seq = (
+  SELECT seq FROM messages WHERE queue = $1 AND id = $2 AND pos IS NULL ORDER BY seq LIMIT 1
+) RETURNING seq`
+
+const PENDING_COLUMNS = "u.pos, u.deliveries, u.not_before, m.seq, m.id, m.body, m.headers, m.stored_at, m.due"
+
+/**
+ * Claims up to $2 of a group's messages: due ($3, epoch ms), and held by no
+ * live node. SKIP LOCKED: rows another node is claiming at this moment are
+ * passed over, not waited for.
+ */
+export const CLAIM = `
+WITH c AS (
+  SELECT group_id, pos FROM deliveries
+  WHERE group_id = $1 AND not_before <= $3
+    AND (held_by = 0 OR held_by NOT IN (SELECT id FROM nodes WHERE expires_at > now()))
+  ORDER BY pos LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), u AS (
+  UPDATE deliveries d SET held_by = $4 FROM c WHERE d.group_id = c.group_id AND d.pos = c.pos
+  RETURNING d.pos, d.seq, d.deliveries, d.not_before
+)
+SELECT ${PENDING_COLUMNS} FROM u JOIN messages m ON m.seq = u.seq ORDER BY u.pos`
+
+/** A group's unacknowledged messages after a position, without holds (RelayStore.fetch). */
+export const FETCH = `
+SELECT ${PENDING_COLUMNS}
+FROM deliveries u JOIN groups g ON g.id = u.group_id JOIN messages m ON m.seq = u.seq
+WHERE g.queue = $1 AND g.name = $2 AND u.pos > $3
+ORDER BY u.pos LIMIT $4`
+
+export const DUE = "SELECT queue, seq, due FROM messages WHERE pos IS NULL AND due <= $1 ORDER BY due, seq LIMIT $2"
+
+export const NEXT_DUE = "SELECT due FROM messages WHERE pos IS NULL ORDER BY due, seq LIMIT 1"
+
+export const GROUPS = "SELECT id, queue, name, ack_timeout, max_deliveries, dead_letter_queue FROM groups ORDER BY id"
+
+/** Depth and delayed count per queue, and pending count per group: the whole picture (open, and now and then with other nodes). */
+export const COUNT_MESSAGES = "SELECT queue, count(pos) AS depth, count(*) - count(pos) AS delayed FROM messages GROUP BY queue"
+export const COUNT_PENDING = "SELECT group_id, count(*) AS n FROM deliveries GROUP BY group_id"
+
+export const REGISTER_NODE = "INSERT INTO nodes (expires_at, info) VALUES (now() + $1 * interval '1 millisecond', $2) RETURNING id"
+
+/** Renews this node's holds; returns how many nodes are alive (this one included). */
+export const HEARTBEAT = `
+WITH h AS (UPDATE nodes SET expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1 RETURNING id)
+SELECT (SELECT count(*) FROM h) AS renewed, (SELECT count(*) FROM nodes WHERE expires_at > now() AND id <> $1) AS others`
+
+/** Re-registers a node whose row was removed (it was gone longer than an hour), under its old id. */
+export const REVIVE_NODE = "INSERT INTO nodes (id, expires_at, info) VALUES ($1, now() + $2 * interval '1 millisecond', $3) ON CONFLICT (id) DO NOTHING"
+
+/** At a clean stop: this node's holds end at once. */
+export const RELEASE_HOLDS = "UPDATE deliveries SET held_by = 0 WHERE held_by = $1"
+export const REMOVE_NODE = "DELETE FROM nodes WHERE id = $1"
+/** Rows of nodes gone for an hour are of no use. */
+export const FORGET_NODES = "DELETE FROM nodes WHERE expires_at < now() - interval '1 hour'"
+
+/**
+ * Retention's safety net: messages of queues with groups that no group has a
+ * delivery row for (left by acks of different groups racing on different
+ * connections). Delayed messages and queues without groups keep theirs.
+ * One node sweeps at a time ($1: the schema's advisory lock class).
+ */
+export const SWEEP = `
+WITH l AS (SELECT pg_try_advisory_xact_lock($1::int, 1) AS got)
+DELETE FROM messages m
+WHERE (SELECT got FROM l) AND m.pos IS NOT NULL AND EXISTS (SELECT 1 FROM groups g WHERE g.queue = m.queue)
+  AND NOT EXISTS (SELECT 1 FROM groups g JOIN deliveries o ON o.group_id = g.id AND o.pos = m.pos WHERE g.queue = m.queue)
+RETURNING m.queue`
+
+export const SIZE = "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) AS bytes FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'"
+
+/** A prepared statement: named once per connection by its text. */
+export function prepared(name: string, text: string, values: unknown[]): PgQuery {
+  return { name: `zmesh_${name}`, text, values }
+}
