@@ -1,24 +1,21 @@
 /**
  * Writes one group commit as one PostgreSQL transaction: consecutive
- * operations of a kind become one statement (multi-row, through arrays),
- * in order, between a BEGIN that takes the queues' advisory locks and a
- * COMMIT that also wakes the other nodes (NOTIFY). The store's picture of
- * its queues changes only once the COMMIT succeeded.
+ * operations of a kind become one statement (multi-row, through arrays), in
+ * order, and the other nodes are woken (NOTIFY, delivered at the commit).
+ * A batch of sends alone is a single statement, one round trip. The store's
+ * picture of its queues changes only once the commit succeeded.
  */
 import type { AckOp, CancelOp, GroupOp, MessageOp, ReleaseOp, RetryOp, StoreOp } from "../store.js"
 import type { Connection, PgClient } from "./connection.js"
 import { storeError } from "./connection.js"
-import { ACK, CANCEL, CREATE_GROUP, INSERT_MESSAGES, POSITIONS, RELEASE, RETRY, prepared } from "./queries.js"
+import { ACK, CANCEL, CREATE_GROUP, INSERT_MESSAGES, LOCK_FOR_GROUP, NOTIFY, POSITIONS, RELEASE, RETRY, prepared } from "./queries.js"
 import type { QueueBook } from "./queue-book.js"
 
 export interface BatchContext {
   readonly book: QueueBook
   readonly nodeId: number
-  /** The advisory lock class of this schema. */
-  readonly lockKey: number
   /** The NOTIFY channel, when other nodes are listening; undefined when this node is alone. */
   readonly channel: string | undefined
-  escapeLiteral(s: string): string
 }
 
 /** Messages per INSERT statement, and body bytes. */
@@ -29,7 +26,7 @@ const MAX_PAYLOAD = 7000
 
 type Effect = () => void
 
-/** A 31-bit FNV-1a hash: the advisory lock key of a queue (a collision only over-serializes). */
+/** A 31-bit FNV-1a hash (the schema's advisory lock class). */
 export function lockHash(s: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) {
@@ -49,72 +46,81 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
   const results = new Array<number>(ops.length).fill(0)
   const effects: Effect[] = []
   const woken = new Set<string>()
-  let step = "begin"
+  // The hot path: sends alone are one statement (its own transaction), NOTIFY included.
+  const single = ops.every((op) => op.type === "message") && fitsOneStatement(ops as MessageOp[])
+  let step = single ? "message" : "begin"
   try {
-    await client.query(`BEGIN;${locks(ops, ctx.lockKey)}`)
-    const ids = new Map<string, number>()
-    for (let i = 0; i < ops.length; ) {
-      const type = ops[i]!.type
-      let j = i + 1
-      while (j < ops.length && ops[j]!.type === type) j++
-      step = type
-      const run = ops.slice(i, j)
-      switch (type) {
-        case "message":
-          await insertMessages(client, run as MessageOp[], i, results, effects, woken, ctx)
-          break
-        case "group":
-          for (const op of run as GroupOp[]) await createGroup(client, op, ids, effects, woken, ctx)
-          break
-        case "ack":
-          await ack(client, run as AckOp[], ids, effects, ctx)
-          break
-        case "retry":
-          await retry(client, run as RetryOp[], ids, woken, ctx)
-          break
-        case "release":
-          await release(client, run as ReleaseOp[], i, results, effects, woken, ctx)
-          break
-        case "cancel":
-          await cancel(client, run as CancelOp[], i, results, effects, ctx)
-          break
+    if (single) await insertMessages(client, ops as MessageOp[], 0, results, effects, woken, ctx, true)
+    else {
+      await client.query(ops.some((op) => op.type === "group") ? `BEGIN; ${LOCK_FOR_GROUP}` : "BEGIN")
+      const ids = new Map<string, number>()
+      for (let i = 0; i < ops.length; ) {
+        const type = ops[i]!.type
+        let j = i + 1
+        while (j < ops.length && ops[j]!.type === type) j++
+        step = type
+        const run = ops.slice(i, j)
+        switch (type) {
+          case "message":
+            await insertMessages(client, run as MessageOp[], i, results, effects, woken, ctx, false)
+            break
+          case "group":
+            for (const op of run as GroupOp[]) await createGroup(client, op, ids, effects, woken, ctx)
+            break
+          case "ack":
+            await ack(client, run as AckOp[], ids, effects, ctx)
+            break
+          case "retry":
+            await retry(client, run as RetryOp[], ids, woken, ctx)
+            break
+          case "release":
+            await release(client, run as ReleaseOp[], i, results, effects, woken, ctx)
+            break
+          case "cancel":
+            await cancel(client, run as CancelOp[], i, results, effects, ctx)
+            break
+        }
+        i = j
       }
-      i = j
+      step = "commit"
+      const payload = notice(woken, ctx)
+      if (payload !== undefined) await client.query(prepared("notify", NOTIFY, [ctx.channel, payload]))
+      await client.query("COMMIT")
     }
-    step = "commit"
-    await client.query(`${notify(woken, ctx)}COMMIT`)
   } catch (err) {
     // The transaction is void; a connection that broke under it is replaced.
-    await client.query("ROLLBACK").catch(() => conn.drop())
+    if (!single) await client.query("ROLLBACK").catch(() => conn.drop())
     throw storeError(err, `commit (${step})`)
   }
   for (const effect of effects) effect()
   return results
 }
 
-/** The advisory locks of the batch, in key order: shared for queues that get messages, exclusive for a new group's. */
-function locks(ops: readonly StoreOp[], key: number): string {
-  const mode = new Map<number, boolean>()
-  for (const op of ops) {
-    if (op.type === "group") mode.set(lockHash(op.queue), true)
-    else if (op.type === "message" || op.type === "release") {
-      const h = lockHash(op.queue)
-      if (!mode.has(h)) mode.set(h, false)
-    }
-  }
-  if (mode.size === 0) return ""
-  const calls = [...mode].sort((a, b) => a[0] - b[0]).map(([h, excl]) => `pg_advisory_xact_lock${excl ? "" : "_shared"}(${key}, ${h})`)
-  return `SELECT ${calls.join(", ")};`
+function fitsOneStatement(ops: readonly MessageOp[]): boolean {
+  if (ops.length > MAX_ROWS) return false
+  let bytes = 0
+  for (const op of ops) bytes += op.body.length
+  return ops.length === 1 || bytes <= MAX_BYTES
 }
 
-function notify(woken: ReadonlySet<string>, ctx: BatchContext): string {
-  if (ctx.channel === undefined || woken.size === 0) return ""
-  let payload = `${ctx.nodeId} ${[...woken].join(" ")}`
-  if (payload.length > MAX_PAYLOAD) payload = `${ctx.nodeId} *`
-  return `SELECT pg_notify(${ctx.escapeLiteral(ctx.channel)}, ${ctx.escapeLiteral(payload)});`
+/** The NOTIFY payload for the queues that got claimable messages, when other nodes listen. */
+function notice(woken: ReadonlySet<string>, ctx: BatchContext): string | undefined {
+  if (ctx.channel === undefined || woken.size === 0) return undefined
+  const payload = `${ctx.nodeId} ${[...woken].join(" ")}`
+  return payload.length > MAX_PAYLOAD ? `${ctx.nodeId} *` : payload
 }
 
-async function insertMessages(client: PgClient, run: MessageOp[], offset: number, results: number[], effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
+/** `alone`: the batch is this one statement, which then also notifies. */
+async function insertMessages(
+  client: PgClient,
+  run: MessageOp[],
+  offset: number,
+  results: number[],
+  effects: Effect[],
+  woken: Set<string>,
+  ctx: BatchContext,
+  alone: boolean,
+): Promise<void> {
   for (let start = 0; start < run.length; ) {
     let end = start
     let bytes = 0
@@ -152,7 +158,9 @@ async function insertMessages(client: PgClient, run: MessageOp[], offset: number
       pseqs.push(op.producerSeq ?? null)
       if (op.due === 0) woken.add(op.queue)
     }
-    const { rows } = await client.query(prepared("insert", INSERT_MESSAGES, [queues, qi, body, ids, offs, lens, headers, stored, due, pids, pseqs]))
+    const payload = alone ? (notice(woken, ctx) ?? null) : null
+    const values = [queues, qi, body, ids, offs, lens, headers, stored, due, pids, pseqs, payload === null ? null : ctx.channel, payload]
+    const { rows } = await client.query(prepared("insert", INSERT_MESSAGES, values))
     const seqs = rows[0]!.seqs as number[]
     for (let k = 0; k < part.length; k++) results[offset + start + k] = seqs[k]!
     const added = rows[0]!.added as Record<string, number> | null

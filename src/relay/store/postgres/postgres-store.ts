@@ -8,7 +8,7 @@
  * the schema, docs/scaling.md when and how to use it.
  */
 import { ZmeshError } from "../../../errors.js"
-import type { DueMessage, Headers, PendingMessage, QueueInfo, Recovery, RelayStore, StoreOp, StoreStats } from "../store.js"
+import type { DueMessage, GroupSettings, Headers, PendingMessage, QueueInfo, Recovery, RelayStore, StoreOp, StoreStats } from "../store.js"
 import { type BatchContext, lockHash, writeBatch } from "./batch-writer.js"
 import { Connection, type ConnectionOptions, loadDriver, storeError } from "./connection.js"
 import { Listener } from "./listener.js"
@@ -117,8 +117,7 @@ export class PostgresStore implements RelayStore {
       this.nodeId = rows[0]!.id as number
       await writer.query(Q.FORGET_NODES, "forget old nodes")
       for (const g of (await reader.query(Q.GROUPS, "read the groups")).rows) {
-        const settings = { ackTimeout: g.ack_timeout as number, maxDeliveries: g.max_deliveries as number, deadLetterQueue: g.dead_letter_queue as string }
-        this.book.addGroup(g.queue as string, g.id as number, g.name as string, settings, 0)
+        this.book.addGroup(g.queue as string, g.id as number, g.name as string, settingsOf(g), 0)
       }
       await this.recount()
       await this.beat()
@@ -165,10 +164,19 @@ export class PostgresStore implements RelayStore {
   }
 
   async claim(queue: string, group: string, max: number): Promise<PendingMessage[]> {
-    const gid = this.book.groupId(queue, group)
+    const gid = this.book.groupId(queue, group) ?? (await this.findGroup(queue, group))
     if (gid === undefined) return []
     const { rows } = await this.reader!.query(Q.prepared("claim", Q.CLAIM, [gid, max, Date.now(), this.nodeId]), `claim messages of ${queue}`)
     return rows.map((r) => pending(r, queue))
+  }
+
+  /** A group another node created since this one opened. */
+  private async findGroup(queue: string, group: string): Promise<number | undefined> {
+    const { rows } = await this.reader!.query(Q.prepared("find_group", Q.GROUP, [queue, group]), `find group ${group} of ${queue}`)
+    const g = rows[0]
+    if (g === undefined) return undefined
+    this.book.addGroup(queue, g.id as number, group, settingsOf(g), 0)
+    return g.id as number
   }
 
   async fetch(queue: string, group: string, after: number, max: number): Promise<PendingMessage[]> {
@@ -236,9 +244,7 @@ export class PostgresStore implements RelayStore {
     const ctx: BatchContext = {
       book: this.book,
       nodeId: this.nodeId,
-      lockKey: this.lockKey,
       channel: this.peers > 0 ? this.channel : undefined,
-      escapeLiteral: this.escapeLiteral,
     }
     try {
       const results = await writeBatch(this.writer!, ops, ctx)
@@ -305,8 +311,7 @@ export class PostgresStore implements RelayStore {
     if (this.peers > 0 || !this.opened) {
       // Groups another node created since.
       for (const g of (await this.reader!.query(Q.GROUPS, "read the groups")).rows) {
-        const settings = { ackTimeout: g.ack_timeout as number, maxDeliveries: g.max_deliveries as number, deadLetterQueue: g.dead_letter_queue as string }
-        this.book.addGroup(g.queue as string, g.id as number, g.name as string, settings, 0)
+        this.book.addGroup(g.queue as string, g.id as number, g.name as string, settingsOf(g), 0)
       }
     }
     this.book.recount(messages.rows, pendingRows.rows)
@@ -347,6 +352,10 @@ function pending(r: Record<string, unknown>, queue: string): PendingMessage {
       due: r.due as number,
     },
   }
+}
+
+function settingsOf(g: Record<string, unknown>): GroupSettings {
+  return { ackTimeout: g.ack_timeout as number, maxDeliveries: g.max_deliveries as number, deadLetterQueue: g.dead_letter_queue as string }
 }
 
 function nodeInfo(): string {

@@ -6,7 +6,11 @@
  */
 import type { PgQuery } from "./connection.js"
 
-/** New messages (one run of MESSAGE ops): their seqs, in order, and the delivery rows made per group. */
+/**
+ * New messages (one run of MESSAGE ops): their seqs, in order, and the
+ * delivery rows made per group; with a channel ($12), the NOTIFY of the other
+ * nodes, so that a batch of sends alone is one statement, one round trip.
+ */
 export const INSERT_MESSAGES = `
 WITH m AS (
   INSERT INTO messages (seq, queue, pos, id, body, headers, stored_at, due, producer_id, producer_seq)
@@ -24,7 +28,19 @@ WITH m AS (
   RETURNING group_id
 )
 SELECT (SELECT array_agg(seq ORDER BY seq) FROM m) AS seqs,
-       (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added`
+       (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added,
+       (SELECT pg_notify($12, $13) WHERE $12 IS NOT NULL) AS notified`
+
+/** Wakes the other nodes (at commit): $1 the channel, $2 `<node> <queues>`. */
+export const NOTIFY = "SELECT pg_notify($1, $2)"
+
+/**
+ * Taken first by a transaction that creates a group: it waits for the
+ * transactions writing messages to finish and holds new ones back until it
+ * commits, so that every message gets a delivery row for the new group,
+ * whether it was stored before (the group's own INSERT) or after (theirs).
+ */
+export const LOCK_FOR_GROUP = "LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE"
 
 /** A group (no-op if it exists), with delivery rows for every message its queue stores. */
 export const CREATE_GROUP = `
@@ -124,6 +140,7 @@ export const DUE = "SELECT queue, seq, due FROM messages WHERE pos IS NULL AND d
 export const NEXT_DUE = "SELECT due FROM messages WHERE pos IS NULL ORDER BY due, seq LIMIT 1"
 
 export const GROUPS = "SELECT id, queue, name, ack_timeout, max_deliveries, dead_letter_queue FROM groups ORDER BY id"
+export const GROUP = "SELECT id, ack_timeout, max_deliveries, dead_letter_queue FROM groups WHERE queue = $1 AND name = $2"
 
 /** Depth and delayed count per queue, and pending count per group: the whole picture (open, and now and then with other nodes). */
 export const COUNT_MESSAGES = "SELECT queue, count(pos) AS depth, count(*) - count(pos) AS delayed FROM messages GROUP BY queue"
