@@ -5,7 +5,7 @@
  * refuses to run as root, so as root the folder is handed to the `postgres`
  * user and the binaries run through `runuser`.
  */
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -43,11 +43,14 @@ function freePort(): Promise<number> {
   })
 }
 
-/** Runs a PostgreSQL binary, as the `postgres` user when we are root. */
-function runPg(bin: string, tool: string, args: string[]): string {
+/** The command line of a PostgreSQL binary, through `runuser` to the `postgres` user when we are root. */
+function command(bin: string, tool: string, args: string[]): [string, string[]] {
   const path = join(bin, tool)
-  const asRoot = process.getuid?.() === 0
-  const [cmd, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", path, ...args]] : [path, args]
+  return process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", path, ...args]] : [path, args]
+}
+
+function runPg(bin: string, tool: string, args: string[]): string {
+  const [cmd, argv] = command(bin, tool, args)
   return execFileSync(cmd, argv, { stdio: "pipe", timeout: 60_000 }).toString()
 }
 
@@ -88,9 +91,10 @@ export async function startCluster(): Promise<Cluster> {
   }
 }
 
-/** Restarts the server (clients are cut off), waiting until it accepts connections again. */
-export function restartCluster(cluster: Cluster): void {
-  runPg(cluster.bin, "pg_ctl", ["-D", join(cluster.dir, "data"), "-m", "fast", "-w", "-t", "30", "restart"])
+/** Restarts the server (clients are cut off); resolves once it accepts connections again. The event loop runs meanwhile. */
+export function restartCluster(cluster: Cluster): Promise<void> {
+  const [cmd, argv] = command(cluster.bin, "pg_ctl", ["-D", join(cluster.dir, "data"), "-l", join(cluster.dir, "server.log"), "-m", "fast", "-w", "-t", "30", "restart"])
+  return new Promise((resolve, reject) => execFile(cmd, argv, { timeout: 60_000 }, (err) => (err === null ? resolve() : reject(err))))
 }
 
 /** Stops the server at once and removes its folder. */

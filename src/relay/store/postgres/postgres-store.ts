@@ -282,8 +282,11 @@ export class PostgresStore implements RelayStore {
 
   private async tick(): Promise<void> {
     try {
+      const before = this.peers
       await this.beat()
       const now = Date.now()
+      // A node stopped renewing its holds (it died) or left: what it held can be claimed now.
+      if (this.peers < before) this.changed(undefined)
       if (this.peers > 0) {
         // The slow fallback poll: a lost notification, or a dead node whose holds expired.
         this.changed(undefined)
