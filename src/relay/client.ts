@@ -12,7 +12,8 @@ import type { SocketOptionValues } from "../options.js"
 import { type ConsumeOptions, type ConsumerLink, RelayConsumer, RelayMessage, closedError } from "./consumer.js"
 import { Limits, MAX_ID_LENGTH, type NodeInfo, Op, PROTOCOL_VERSION, headersSize, isName } from "./protocol.js"
 import { RequestChannel } from "./request-channel.js"
-import type { Headers } from "./store/store.js"
+import { PRODUCER_RECEIPTS, type Headers } from "./store/store.js"
+import { type CheckResolver, type Decision, type PrepareOptions, Transaction, type TransactionLink } from "./transaction.js"
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024
 
@@ -25,6 +26,12 @@ export interface RelayClientOptions {
   maxInFlight?: number
   /** Options for the underlying Dealer (security, heartbeats, reconnect intervals). */
   socket?: Partial<SocketOptionValues & DealerOptionValues>
+  /**
+   * Makes this client an idempotent producer: its sends are numbered, and a
+   * resend after a lost confirm is stored once. Needed for `prepare()` and
+   * `onCheck()`. Each client instance is a new epoch of the producer.
+   */
+  producerId?: string
 }
 
 export interface SendOptions {
@@ -54,7 +61,7 @@ export interface SendResult {
  * for await (const m of client.consume("orders")) { handle(m.body); await m.ack() }
  * ```
  */
-export class RelayClient implements ConsumerLink {
+export class RelayClient implements ConsumerLink, TransactionLink {
   private readonly dealer: Dealer
   private readonly channel: RequestChannel
   private readonly consumers = new Map<number, RelayConsumer>()
@@ -62,11 +69,25 @@ export class RelayClient implements ConsumerLink {
   private info: NodeInfo | undefined
   private epoch: string | undefined
   private isClosed = false
+  /** The idempotent producer's name, this instance's epoch, and the last send number. */
+  readonly producerId: string | undefined
+  private readonly producerEpoch = randomBytes(9).toString("base64url")
+  private producerSeq = 0
+  private resolver: CheckResolver | undefined
 
   constructor(options: RelayClientOptions) {
     if (typeof options?.relay !== "string") throw new ZmeshError("EINVAL", "RelayClient: relay must be an endpoint string")
+    const producerId = options.producerId
+    if (producerId !== undefined && !isName(producerId)) {
+      throw new ZmeshError("EINVAL", "RelayClient: producerId must be 1-200 characters of A-Z a-z 0-9 . _ - : /")
+    }
+    this.producerId = producerId
     const sendTimeout = options.sendTimeout ?? 30_000
-    const maxInFlight = options.maxInFlight ?? 10_000
+    // A producer's resends are recognised among its last PRODUCER_RECEIPTS sends: keep fewer in flight.
+    const maxInFlight = options.maxInFlight ?? (producerId === undefined ? 10_000 : PRODUCER_RECEIPTS)
+    if (producerId !== undefined && maxInFlight > PRODUCER_RECEIPTS) {
+      throw new ZmeshError("EINVAL", `RelayClient: maxInFlight is at most ${PRODUCER_RECEIPTS} for a producer (its resends are matched among that many)`)
+    }
     if (!Number.isInteger(sendTimeout) || sendTimeout <= 0) throw new ZmeshError("EINVAL", "RelayClient: sendTimeout must be a positive integer (ms)")
     if (!Number.isInteger(maxInFlight) || maxInFlight <= 0) throw new ZmeshError("EINVAL", "RelayClient: maxInFlight must be a positive integer")
     this.dealer = new Dealer({
@@ -83,10 +104,7 @@ export class RelayClient implements ConsumerLink {
       linger: 200,
     })
     this.channel = new RequestChannel(this.dealer, sendTimeout, maxInFlight, {
-      connected: () => {
-        this.hello()
-        for (const consumer of this.consumers.values()) this.subscribe(consumer)
-      },
+      connected: () => this.register(),
       command: (c) => this.handle(c),
     })
     this.dealer.connect(options.relay)
@@ -117,7 +135,47 @@ export class RelayClient implements ConsumerLink {
       return reject("ERR_RELAY_DELAY_TOO_LONG", `send: due beyond the relay's maxDelay of ${maxDelay} ms`)
     }
     const command = [Op.SEND, 0, queue, id, data, headers ?? null, delay ?? null, due ?? null]
+    if (this.producerId !== undefined) command.push(this.producerId, this.producerEpoch, ++this.producerSeq)
     return this.channel.request("send", command, data.length + hsize + 64) as Promise<SendResult>
+  }
+
+  /**
+   * Stores a half message: durable, invisible to consumers until the
+   * returned transaction commits. Needs a `producerId`: a half message left
+   * undecided is checked back with a resolver of that producer (`onCheck`).
+   */
+  async prepare(queue: string, body: Buffer | Uint8Array | string, options: PrepareOptions = {}): Promise<Transaction> {
+    if (this.producerId === undefined) throw new ZmeshError("EINVAL", "prepare: the client needs a producerId (check-backs ask that producer)")
+    if (!isName(queue)) throw new ZmeshError("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
+    const data = typeof body === "string" ? Buffer.from(body) : body
+    if (!(data instanceof Uint8Array)) throw new ZmeshError("EINVAL", "prepare: body must be a Buffer, Uint8Array or string")
+    const id = options.id ?? randomUUID()
+    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
+      throw new ZmeshError("EINVAL", `prepare: id must be a string of 1-${MAX_ID_LENGTH} characters`)
+    }
+    const hsize = headersSize(options.headers)
+    if (hsize < 0) throw new ZmeshError("EINVAL", "prepare: headers must be an object of strings")
+    const command = [Op.PREPARE, 0, queue, id, data, options.headers ?? null, this.producerId, this.producerEpoch, ++this.producerSeq]
+    const r = (await this.channel.request("send", command, data.length + hsize + 64)) as SendResult
+    return new Transaction(this, queue, id, r.seq, r.duplicate)
+  }
+
+  /**
+   * Registers the resolver the relay asks about this producer's half
+   * messages left undecided for its `checkAfter` (from any client instance
+   * of the same producerId, e.g. after a crash and restart).
+   */
+  onCheck(resolver: CheckResolver): void {
+    if (this.producerId === undefined) throw new ZmeshError("EINVAL", "onCheck: the client needs a producerId")
+    if (typeof resolver !== "function") throw new ZmeshError("EINVAL", "onCheck: the resolver must be a function")
+    const first = this.resolver === undefined
+    this.resolver = resolver
+    if (first && this.channel.connected) this.registerResolver()
+  }
+
+  /** @internal TransactionLink */
+  decide(queue: string, id: string, decision: Decision): Promise<void> {
+    return this.channel.request("decide", [Op.DECIDE, 0, queue, id, decision], 64 + id.length) as Promise<void>
   }
 
   /** Cancels a delayed message not yet due: true; false if unknown, not delayed, or already delivered. */
@@ -181,6 +239,33 @@ export class RelayClient implements ConsumerLink {
 
   // ---- connection ------------------------------------------------------------------------
 
+  /** On every connection (and after a RESET): HELLO, then consumers and the resolver register again. */
+  private register(): void {
+    this.hello()
+    for (const consumer of this.consumers.values()) this.subscribe(consumer)
+    if (this.resolver !== undefined) this.registerResolver()
+  }
+
+  private registerResolver(): void {
+    this.channel.request("resolver", [Op.RESOLVER, 0, this.producerId], 64, true).catch(() => undefined)
+  }
+
+  /** A check-back: ask the resolver, answer with its decision ("unknown" if it fails). */
+  private async check(c: unknown[]): Promise<void> {
+    const resolver = this.resolver
+    if (resolver === undefined) return
+    const half = { queue: c[1] as string, id: c[2] as string, seq: c[3] as number, body: c[4] as Buffer, headers: (c[5] as Headers | null) ?? {}, checks: c[6] as number }
+    let decision: Decision
+    try {
+      decision = await resolver(half)
+      if (decision !== "commit" && decision !== "rollback") decision = "unknown"
+    } catch {
+      decision = "unknown"
+    }
+    if (this.isClosed) return
+    await this.decide(half.queue, half.id, decision).catch(() => undefined)
+  }
+
   private hello(): void {
     this.channel.request("hello", [Op.HELLO, 0, PROTOCOL_VERSION], 16, true).then(
       (info) => {
@@ -223,15 +308,19 @@ export class RelayClient implements ConsumerLink {
             headers: (c[7] as Headers | null) ?? {},
             deliveryCount: c[8] as number,
             storedAt: c[9] as number,
+            producerId: (c[10] as string | null | undefined) ?? null,
+            producerSeq: (c[11] as number | null | undefined) ?? null,
           }),
         )
         return
       }
+      case Op.CHECK:
+        void this.check(c)
+        return
       case Op.RESET:
         // The relay does not know this session (it expired): register again; buffered leases are gone.
         for (const consumer of this.consumers.values()) consumer.dropBuffered()
-        this.hello()
-        for (const consumer of this.consumers.values()) this.subscribe(consumer)
+        this.register()
         return
       default:
         return // PONG, or something newer than this client

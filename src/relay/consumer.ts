@@ -51,6 +51,9 @@ export class RelayMessage {
   readonly deliveryCount: number
   /** Epoch ms when the relay stored the message. */
   readonly storedAt: number
+  /** The idempotent producer that sent it (its `producerId`), and the send's number in its epoch; null otherwise. */
+  readonly producerId: string | null
+  readonly producerSeq: number | null
   /** @internal The lease token of this delivery attempt. */
   readonly token: number
   private readonly link: ConsumerLink
@@ -68,6 +71,8 @@ export class RelayMessage {
     this.headers = fields.headers
     this.deliveryCount = fields.deliveryCount
     this.storedAt = fields.storedAt
+    this.producerId = fields.producerId
+    this.producerSeq = fields.producerSeq
     this.token = fields.token
   }
 

@@ -12,7 +12,7 @@ import { Queue } from "../routing/queue.js"
 import { closedError } from "./consumer.js"
 import { Op, decodeFrame, encodeFrame } from "./protocol.js"
 
-export type Kind = "hello" | "send" | "cancel" | "consume" | "stop" | "settle"
+export type Kind = "hello" | "send" | "cancel" | "consume" | "stop" | "settle" | "decide" | "resolver"
 
 interface Request {
   readonly rid: number

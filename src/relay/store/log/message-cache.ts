@@ -18,7 +18,17 @@ export class MessageCache {
   keep(op: MessageOp, seq: number): StoredMessage | undefined {
     if (this.used + op.body.length > this.budget) return undefined
     this.used += op.body.length
-    return { queue: op.queue, seq, id: op.id, body: Buffer.from(op.body), headers: op.headers, storedAt: op.storedAt, due: 0 }
+    return {
+      queue: op.queue,
+      seq,
+      id: op.id,
+      body: Buffer.from(op.body),
+      headers: op.headers,
+      storedAt: op.storedAt,
+      due: 0,
+      producerId: op.producerId ?? null,
+      producerSeq: op.producerSeq ?? null,
+    }
   }
 
   release(kept: StoredMessage): void {
