@@ -6,7 +6,7 @@
  * older reader refuses it rather than deliver it. Kinds 11-15 are reserved.
  */
 import { Packr } from "msgpackr"
-import type { Headers, StoreOp, StoredMessage } from "../store.js"
+import type { Headers, MessageOp, StoreOp, StoredMessage } from "../store.js"
 
 export const RecordKind = {
   MESSAGE: 1,
@@ -113,6 +113,11 @@ export function decodeOp(payload: Buffer): StoreOp {
 export function decodeMessage(payload: Buffer, seq: number): StoredMessage {
   const op = decodeOp(payload)
   if (op.type !== "message") throw new Error(`record ${seq} is a ${op.type}, not a message`)
+  return storedMessage(op, seq, op.due)
+}
+
+/** A message op as stored under `seq`, with a copy of its body (the op's may be a view into a frame or a read buffer). */
+export function storedMessage(op: MessageOp, seq: number, due: number): StoredMessage {
   return {
     queue: op.queue,
     seq,
@@ -120,7 +125,7 @@ export function decodeMessage(payload: Buffer, seq: number): StoredMessage {
     body: Buffer.from(op.body),
     headers: op.headers,
     storedAt: op.storedAt,
-    due: op.due,
+    due,
     producerId: op.producerId ?? null,
     producerSeq: op.producerSeq ?? null,
   }
