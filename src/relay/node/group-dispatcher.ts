@@ -217,7 +217,7 @@ export class GroupDispatcher {
     consumer.leases.add(lease)
     this.leases.append(lease)
     if (this.leaseTimer === undefined) this.armLeaseTimer()
-    const command = [Op.DELIVER, consumer.tag, lease.id, this.queue, m.id, m.seq, m.body, m.headers, item.deliveries + 1, m.storedAt]
+    const command = [Op.DELIVER, consumer.tag, lease.id, this.queue, m.id, m.seq, m.body, m.headers, item.deliveries + 1, m.storedAt, m.producerId ?? null, m.producerSeq ?? null]
     ctx.post(consumer.session, command, m.body.length)
     ctx.counters.delivered++
     if (item.deliveries > 0) ctx.counters.redelivered++

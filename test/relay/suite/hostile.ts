@@ -58,6 +58,13 @@ export function hostileTests(factory: StoreFactory): void {
         [[Op.ACK, raw.nextRid(), 12345], "ERR_RELAY_LEASE_EXPIRED"],
         [[Op.NACK, raw.nextRid(), "token?", 0], "ERR_RELAY_LEASE_EXPIRED"],
         [[99, raw.nextRid()], "ERR_RELAY_UNKNOWN_COMMAND"],
+        [[Op.SEND, raw.nextRid(), "q", "id", Buffer.from("x"), null, null, null, "bad producer!", "e", 1], "ERR_RELAY_PROTOCOL"],
+        [[Op.SEND, raw.nextRid(), "q", "id", Buffer.from("x"), null, null, null, "p", "e", 0], "ERR_RELAY_PROTOCOL"],
+        [[Op.PREPARE, raw.nextRid(), "q", "id", Buffer.from("x"), null, null, null, null], "ERR_RELAY_PROTOCOL"],
+        [[Op.PREPARE, raw.nextRid(), "q", "id", Buffer.alloc(1001), null, "p", "e", 1], "ERR_RELAY_MESSAGE_TOO_LARGE"],
+        [[Op.DECIDE, raw.nextRid(), "q", "id", "maybe"], "ERR_RELAY_PROTOCOL"],
+        [[Op.DECIDE, raw.nextRid(), "q", "never-prepared", "commit"], "ERR_RELAY_TX_UNKNOWN"],
+        [[Op.RESOLVER, raw.nextRid(), ""], "ERR_RELAY_PROTOCOL"],
         [[Op.HELLO, raw.nextRid(), 999], "ERR_RELAY_VERSION"],
       ]
       for (const [command, code] of cases) {

@@ -11,6 +11,7 @@ import { ZmeshError } from "../../../errors.js"
 import { type PendingEntry, RelayState } from "../relay-state.js"
 import type {
   DueMessage,
+  MessageOp,
   PendingMessage,
   QueueInfo,
   Recovery,
@@ -202,17 +203,26 @@ export class LogStore implements RelayStore {
     const batch = this.staged
     const start = batch.ops.length
     const mark = batch.writer.length
+    let now = 0
     try {
       for (const op of ops) {
+        const idempotent = op.type === "message" && (op.dedupWindow || op.producerSeq != null)
+        if (idempotent) {
+          const original = this.state.duplicateOf(op, now || (now = Date.now()))
+          if (original > 0) {
+            // Not stored again: answered with the original's seq, once this batch (after the original's) is durable.
+            batch.push(op, -original, -1, 0)
+            continue
+          }
+        }
         const seq = this.nextSeq++
         // Messages are framed straight into the batch; the rare others through the generic encoder.
         const at = op.type === "message" ? batch.writer.appendWith(seq, messageBound(op), writeMessage, op) : batch.writer.append(seq, encodeOp(op))
-        batch.offsets.push(at)
-        batch.ops.push(op)
-        batch.seqs.push(seq)
-        batch.sizes.push(batch.writer.length - at)
+        batch.push(op, seq, at, batch.writer.length - at)
+        if (idempotent) this.state.stage(op as MessageOp, seq)
       }
     } catch (err) {
+      this.unstage(batch, start)
       batch.truncate(start, mark)
       return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
     }
@@ -261,7 +271,26 @@ export class LogStore implements RelayStore {
   }
 
   async due(now: number, max: number): Promise<DueMessage[]> {
-    return this.state.delays.dueAt(now, max).map((d) => ({ queue: d.queue, seq: d.seq, due: d.due }))
+    return this.state.delays.dueAt(now, max).map((d) =>
+      d.half === true ? { queue: d.queue, seq: d.seq, due: d.due, half: true, id: d.id, producerId: d.producerId, checks: d.checks } : { queue: d.queue, seq: d.seq, due: d.due },
+    )
+  }
+
+  async read(queue: string, seq: number): Promise<StoredMessage | undefined> {
+    const delayed = this.state.delays.get(seq)
+    const located = delayed ?? this.state.locate(queue, seq)
+    if (located === undefined) return undefined
+    if ("message" in located && located.message !== undefined) return located.message
+    const segment = this.segments.of(seq)
+    if (segment === undefined) return undefined
+    segment.readers++
+    try {
+      const read = await readPayloads(this.fs, [{ seq, loc: located.loc, size: located.size }], (s) => this.segments.of(s), async (s) => s.fd!)
+      const outcome = read.get(seq)
+      return outcome !== undefined && "body" in outcome ? outcome : undefined
+    } finally {
+      segment.readers--
+    }
   }
 
   async nextDue(): Promise<number | undefined> {
@@ -302,9 +331,12 @@ export class LogStore implements RelayStore {
     this.staged = this.spare ?? new Batch()
     this.spare = undefined
     try {
-      const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!)
+      const first = batch.firstSeq()
+      // A batch of duplicates only has nothing to write; it still answers after the batch before it.
+      const base = first === 0 ? 0 : await this.writer.write(batch.writer.bytes(), first)
       this.applyBatch(batch, base)
     } catch (err) {
+      this.unstage(batch, 0)
       const error = storeError(err)
       for (const w of batch.waiters) w.reject(error)
     } finally {
@@ -320,21 +352,35 @@ export class LogStore implements RelayStore {
 
   private applyBatch(batch: Batch, first: number): void {
     const results = new Array<number>(batch.ops.length)
-    const segment = this.writer.active!
     for (let i = 0; i < batch.ops.length; i++) {
       const op = batch.ops[i]!
       const seq = batch.seqs[i]!
-      const kept = op.type === "message" && op.due === 0 ? this.cache.keep(op, seq) : undefined
+      if (seq < 0) {
+        results[i] = seq // a duplicate: minus the original's seq
+        continue
+      }
+      const kept = op.type === "message" && op.due === 0 && op.half !== true ? this.cache.keep(op, seq) : undefined
       results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept)
     }
     const bytes = batch.writer.length
-    this.lastApplied = batch.seqs[batch.seqs.length - 1]!
-    this.appliedAt = { segment: segment.base, offset: first + bytes }
+    const last = batch.lastSeq()
+    if (last > 0) {
+      this.lastApplied = last
+      this.appliedAt = { segment: this.writer.active!.base, offset: first + bytes }
+    }
     this.bytesSinceCheckpoint += bytes
     this.changed = true
     this.counters.commits++
     this.counters.ops += batch.ops.length
     for (const w of batch.waiters) w.resolve(w.count === results.length ? results : results.slice(w.start, w.start + w.count))
+  }
+
+  /** Takes back the de-duplication entries of a batch's messages from index `start` on (their commit failed). */
+  private unstage(batch: Batch, start: number): void {
+    for (let i = start; i < batch.ops.length; i++) {
+      const op = batch.ops[i]!
+      if (op.type === "message" && batch.seqs[i]! > 0) this.state.unstage(op, batch.seqs[i]!)
+    }
   }
 
   private becameIdle(): void {
@@ -375,7 +421,7 @@ export class LogStore implements RelayStore {
       segment: this.appliedAt.segment,
       offset: this.appliedAt.offset,
       created: Date.now(),
-      state: this.state.snapshot(),
+      state: this.state.snapshot(this.lastApplied),
     }
     this.bytesSinceCheckpoint = 0
     this.changed = false

@@ -8,7 +8,7 @@
  * the schema, docs/scaling.md when and how to use it.
  */
 import { ZmeshError } from "../../../errors.js"
-import type { DueMessage, GroupSettings, Headers, PendingMessage, QueueInfo, Recovery, RelayStore, StoreOp, StoreStats } from "../store.js"
+import type { DueMessage, GroupSettings, Headers, PendingMessage, QueueInfo, Recovery, RelayStore, StoreOp, StoreStats, StoredMessage } from "../store.js"
 import { type BatchContext, lockHash, writeBatch } from "./batch-writer.js"
 import { Connection, type ConnectionOptions, loadDriver, storeError } from "./connection.js"
 import { Listener } from "./listener.js"
@@ -194,6 +194,12 @@ export class PostgresStore implements RelayStore {
     return rows[0]?.due as number | undefined
   }
 
+  async read(queue: string, seq: number): Promise<StoredMessage | undefined> {
+    const { rows } = await this.reader!.query(Q.prepared("read", Q.READ, [seq]), `read ${queue} seq ${seq}`)
+    const r = rows[0]
+    return r === undefined ? undefined : stored(r, queue)
+  }
+
   watch(onChange: (queues: readonly string[] | undefined) => void): () => void {
     this.watchers.add(onChange)
     if (this.listener === undefined && this.opened && !this.closed) {
@@ -341,19 +347,20 @@ export class PostgresStore implements RelayStore {
 }
 
 function pending(r: Record<string, unknown>, queue: string): PendingMessage {
+  return { pos: r.pos as number, deliveries: r.deliveries as number, notBefore: r.not_before as number, message: stored(r, queue) }
+}
+
+function stored(r: Record<string, unknown>, queue: string): StoredMessage {
   return {
-    pos: r.pos as number,
-    deliveries: r.deliveries as number,
-    notBefore: r.not_before as number,
-    message: {
-      queue,
-      seq: r.seq as number,
-      id: r.id as string,
-      body: r.body as Buffer,
-      headers: (r.headers as Headers | null) ?? null,
-      storedAt: r.stored_at as number,
-      due: r.due as number,
-    },
+    queue,
+    seq: r.seq as number,
+    id: r.id as string,
+    body: r.body as Buffer,
+    headers: (r.headers as Headers | null) ?? null,
+    storedAt: r.stored_at as number,
+    due: r.due as number,
+    producerId: (r.producer_id as string | null) ?? null,
+    producerSeq: (r.producer_seq as number | null) ?? null,
   }
 }
 

@@ -108,7 +108,10 @@ DELETE FROM messages WHERE pos IS NULL AND seq = (
   SELECT seq FROM messages WHERE queue = $1 AND id = $2 AND pos IS NULL ORDER BY seq LIMIT 1
 ) RETURNING seq`
 
-const PENDING_COLUMNS = "u.pos, u.deliveries, u.not_before, m.seq, m.id, m.body, m.headers, m.stored_at, m.due"
+const PENDING_COLUMNS = "u.pos, u.deliveries, u.not_before, m.seq, m.id, m.body, m.headers, m.stored_at, m.due, m.producer_id, m.producer_seq"
+
+/** A stored message by seq (delayed and half ones too). */
+export const READ = "SELECT seq, id, body, headers, stored_at, due, producer_id, producer_seq FROM messages WHERE seq = $1"
 
 /**
  * Claims up to $2 of a group's messages: due ($3, epoch ms), and held by no
