@@ -6,6 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { PostgresStore, type PostgresStoreOptions, type StoreOp } from "../../../src/relay/index.js"
 import { MIGRATIONS } from "../../../src/relay/store/postgres/schema.js"
+import { Decided } from "../../../src/relay/store/store.js"
 import { waitFor } from "../helpers.js"
 import { pgUrl, skipWithoutPg } from "./server.js"
 
@@ -83,7 +84,7 @@ else {
       await s.commit([{ type: "group", queue: "q", group: "g", settings }])
       const seqs = await Promise.all([s.commit([message("q", "a"), message("q", "h1")]), s.commit([message("q", "later", Date.now() + 60_000)])])
       expect(seqs[0]![1]).toBeGreaterThan(seqs[0]![0]!)
-      expect(s.queues()).toEqual([{ name: "q", depth: 2, delayed: 1, groups: [{ name: "g", settings, pending: 2 }] }])
+      expect(s.queues()).toEqual([{ name: "q", depth: 2, delayed: 1, prepared: 0, groups: [{ name: "g", settings, pending: 2 }] }])
       const claimed = await s.claim("q", "g", 10)
       expect(claimed.map((p) => [p.pos, p.message?.id, p.message?.body.toString(), p.message?.headers, p.deliveries])).toEqual([
         [seqs[0]![0], "a", "body of a", null, 0],
@@ -171,6 +172,39 @@ else {
       await s.commit([{ type: "group", queue: "q", group: "late", settings }])
       expect((await s.claim("q", "late", 10)).map((p) => p.message!.id)).toEqual(["two"])
       expect(orphan).toBeGreaterThan(0)
+    })
+
+    it("stores an id once when two nodes receive it at the same moment: the other gets the original's seq, negated", async () => {
+      const schema = fresh()
+      const a = await store(schema)
+      const b = await store(schema)
+      for (let round = 0; round < 10; round++) {
+        const op = (): StoreOp => ({ ...(message("q", `race-${round}`) as object), dedupWindow: 60_000 }) as StoreOp
+        const [[ra], [rb]] = await Promise.all([a.commit([op()]), b.commit([op()])])
+        const stored = [ra!, rb!].filter((r) => r > 0)
+        expect(stored, `round ${round}: ${ra}, ${rb}`).toHaveLength(1)
+        expect([ra!, rb!].filter((r) => r < 0)).toEqual([-stored[0]!])
+      }
+      const rows = await sql<{ n: string }>(`SELECT count(*) AS n FROM ${schema}.messages`)
+      expect(Number(rows[0]!.n)).toBe(10)
+    })
+
+    it("keeps a half message out of releases and cancels; commit gives it a position once, rollback of it then is refused", async () => {
+      const s = await store(fresh())
+      await s.commit([{ type: "group", queue: "q", group: "g", settings }])
+      const half = { ...(message("q", "tx-1") as object), due: Date.now() - 1, half: true, dedupWindow: 60_000 } as StoreOp
+      const [seq] = await s.commit([half])
+      const [due] = await s.due(Date.now(), 10)
+      expect(due).toMatchObject({ seq, half: true, id: "tx-1", checks: 0 })
+      expect(await s.commit([{ type: "release", queue: "q", seq: seq! }, { type: "cancel", queue: "q", id: "tx-1" }])).toEqual([0, 0])
+      expect(await s.claim("q", "g", 10)).toEqual([])
+      expect(s.queues()[0]).toMatchObject({ prepared: 1, depth: 0 })
+      const [pos] = await s.commit([{ type: "commit", queue: "q", id: "tx-1", at: Date.now(), dedupWindow: 60_000 }])
+      expect(pos).toBeGreaterThan(seq!)
+      expect(await s.commit([{ type: "commit", queue: "q", id: "tx-1", at: Date.now(), dedupWindow: 60_000 }])).toEqual([Decided.committed])
+      expect(await s.commit([{ type: "rollback", queue: "q", id: "tx-1", at: Date.now(), reason: "test", dedupWindow: 60_000 }])).toEqual([Decided.committed])
+      expect((await s.claim("q", "g", 10)).map((p) => [p.pos, p.message!.id])).toEqual([[pos, "tx-1"]])
+      expect(s.queues()[0]).toMatchObject({ prepared: 0, depth: 1 })
     })
 
     it("wakes the other node's watcher with the queues a commit filled, and not its own", async () => {

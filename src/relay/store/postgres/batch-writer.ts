@@ -5,10 +5,11 @@
  * A batch of sends alone is a single statement, one round trip. The store's
  * picture of its queues changes only once the commit succeeded.
  */
-import type { AckOp, CancelOp, GroupOp, MessageOp, ReleaseOp, RetryOp, StoreOp } from "../store.js"
+import { type AckOp, type CancelOp, type CheckOp, type CommitOp, Decided, type GroupOp, type MessageOp, type ReleaseOp, type RetryOp, type RollbackOp, type StoreOp } from "../store.js"
 import type { Connection, PgClient } from "./connection.js"
 import { storeError } from "./connection.js"
-import { ACK, CANCEL, CREATE_GROUP, INSERT_MESSAGES, LOCK_FOR_GROUP, NOTIFY, POSITIONS, RELEASE, RETRY, prepared } from "./queries.js"
+import { MAX_BYTES, MAX_ROWS, insertMessages, wokenBy } from "./message-writer.js"
+import { ACK, CANCEL, CHECK, CREATE_GROUP, DECIDE, LOCK_FOR_GROUP, NOTIFY, POSITIONS, RELEASE, RETRY, prepared } from "./queries.js"
 import type { QueueBook } from "./queue-book.js"
 
 export interface BatchContext {
@@ -18,9 +19,6 @@ export interface BatchContext {
   readonly channel: string | undefined
 }
 
-/** Messages per INSERT statement, and body bytes. */
-const MAX_ROWS = 2000
-const MAX_BYTES = 8 * 1024 * 1024
 /** A NOTIFY payload must stay under 8000 bytes; past this, "everything". */
 const MAX_PAYLOAD = 7000
 
@@ -50,8 +48,14 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
   const single = ops.every((op) => op.type === "message") && fitsOneStatement(ops as MessageOp[])
   let step = single ? "message" : "begin"
   try {
-    if (single) await insertMessages(client, ops as MessageOp[], 0, results, effects, woken, ctx, true)
-    else {
+    if (single) {
+      wokenBy(ops as MessageOp[], woken)
+      const wake = () => {
+        const payload = notice(woken, ctx)
+        return payload === undefined ? undefined : ([ctx.channel!, payload] as [string, string])
+      }
+      await insertMessages(ops as MessageOp[], { client, book: ctx.book, results, offset: 0, effects, woken, notice: wake })
+    } else {
       await client.query(ops.some((op) => op.type === "group") ? `BEGIN; ${LOCK_FOR_GROUP}` : "BEGIN")
       const ids = new Map<string, number>()
       for (let i = 0; i < ops.length; ) {
@@ -62,7 +66,8 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
         const run = ops.slice(i, j)
         switch (type) {
           case "message":
-            await insertMessages(client, run as MessageOp[], i, results, effects, woken, ctx, false)
+            wokenBy(run as MessageOp[], woken)
+            await insertMessages(run as MessageOp[], { client, book: ctx.book, results, offset: i, effects, woken, notice: undefined })
             break
           case "group":
             for (const op of run as GroupOp[]) await createGroup(client, op, ids, effects, woken, ctx)
@@ -78,6 +83,13 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
             break
           case "cancel":
             await cancel(client, run as CancelOp[], i, results, effects, ctx)
+            break
+          case "commit":
+          case "rollback":
+            for (let k = 0; k < run.length; k++) await decide(client, run[k] as CommitOp | RollbackOp, i + k, results, effects, woken, ctx)
+            break
+          case "check":
+            for (const op of run as CheckOp[]) await client.query(prepared("check", CHECK, [op.seq, op.checks, op.next]))
             break
         }
         i = j
@@ -108,72 +120,6 @@ function notice(woken: ReadonlySet<string>, ctx: BatchContext): string | undefin
   if (ctx.channel === undefined || woken.size === 0) return undefined
   const payload = `${ctx.nodeId} ${[...woken].join(" ")}`
   return payload.length > MAX_PAYLOAD ? `${ctx.nodeId} *` : payload
-}
-
-/** `alone`: the batch is this one statement, which then also notifies. */
-async function insertMessages(
-  client: PgClient,
-  run: MessageOp[],
-  offset: number,
-  results: number[],
-  effects: Effect[],
-  woken: Set<string>,
-  ctx: BatchContext,
-  alone: boolean,
-): Promise<void> {
-  for (let start = 0; start < run.length; ) {
-    let end = start
-    let bytes = 0
-    while (end < run.length && end - start < MAX_ROWS && (end === start || bytes + run[end]!.body.length <= MAX_BYTES)) bytes += run[end++]!.body.length
-    const part = run.slice(start, end)
-    const queues: string[] = []
-    const queueIndex = new Map<string, number>()
-    const qi: number[] = []
-    const ids: string[] = []
-    const offs: number[] = []
-    const lens: number[] = []
-    const headers: Array<string | null> = []
-    const stored: number[] = []
-    const due: number[] = []
-    const pids: Array<string | null> = []
-    const pseqs: Array<number | null> = []
-    const body = Buffer.allocUnsafe(bytes)
-    let at = 0
-    for (const op of part) {
-      let q = queueIndex.get(op.queue)
-      if (q === undefined) {
-        queues.push(op.queue)
-        queueIndex.set(op.queue, (q = queues.length))
-      }
-      qi.push(q)
-      ids.push(op.id)
-      body.set(op.body, at)
-      offs.push(at)
-      lens.push(op.body.length)
-      at += op.body.length
-      headers.push(op.headers === null ? null : JSON.stringify(op.headers))
-      stored.push(op.storedAt)
-      due.push(op.due)
-      pids.push(op.producerId ?? null)
-      pseqs.push(op.producerSeq ?? null)
-      if (op.due === 0) woken.add(op.queue)
-    }
-    const payload = alone ? (notice(woken, ctx) ?? null) : null
-    const values = [queues, qi, body, ids, offs, lens, headers, stored, due, pids, pseqs, payload === null ? null : ctx.channel, payload]
-    const { rows } = await client.query(prepared("insert", INSERT_MESSAGES, values))
-    const seqs = rows[0]!.seqs as number[]
-    for (let k = 0; k < part.length; k++) results[offset + start + k] = seqs[k]!
-    const added = rows[0]!.added as Record<string, number> | null
-    effects.push(() => {
-      for (const op of part) {
-        const q = ctx.book.queue(op.queue)
-        if (op.due > 0) q.delayed++
-        else q.depth++
-      }
-      ctx.book.pendingChanged(added, 1)
-    })
-    start = end
-  }
 }
 
 async function createGroup(client: PgClient, op: GroupOp, ids: Map<string, number>, effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
@@ -273,4 +219,27 @@ async function cancel(client: PgClient, run: CancelOp[], offset: number, results
       q.delayed = Math.max(0, q.delayed - 1)
     })
   }
+}
+
+/** A half message's commit or rollback (results as RelayStore.commit says). */
+async function decide(client: PgClient, op: CommitOp | RollbackOp, index: number, results: number[], effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
+  const decision = op.type === "commit" ? 1 : 2
+  const { rows } = await client.query(prepared("decide", DECIDE, [op.queue, op.id, decision, op.at, op.dedupWindow ?? 0]))
+  const row = rows[0]!
+  const pos = row.pos as number | null
+  const dropped = row.dropped as number | null
+  if (pos !== null || dropped !== null) {
+    results[index] = pos ?? dropped!
+    if (pos !== null) woken.add(op.queue)
+    const added = row.added as Record<string, number> | null
+    effects.push(() => {
+      const q = ctx.book.queue(op.queue)
+      q.prepared = Math.max(0, q.prepared - 1)
+      if (pos !== null) q.depth++
+      ctx.book.pendingChanged(added, 1)
+    })
+    return
+  }
+  const known = row.known as number | null
+  results[index] = known === 1 ? Decided.committed : known === 2 ? Decided.rolledBack : 0
 }

@@ -8,7 +8,8 @@
  * the schema, docs/scaling.md when and how to use it.
  */
 import { ZmeshError } from "../../../errors.js"
-import type { DueMessage, GroupSettings, Headers, PendingMessage, QueueInfo, Recovery, RelayStore, StoreOp, StoreStats, StoredMessage } from "../store.js"
+import { PRODUCER_TTL } from "../producer-table.js"
+import { type DueMessage, type GroupSettings, type Headers, PRODUCER_RECEIPTS, type PendingMessage, type QueueInfo, type Recovery, type RelayStore, type StoreOp, type StoreStats, type StoredMessage } from "../store.js"
 import { type BatchContext, lockHash, writeBatch } from "./batch-writer.js"
 import { Connection, type ConnectionOptions, loadDriver, storeError } from "./connection.js"
 import { Listener } from "./listener.js"
@@ -83,6 +84,7 @@ export class PostgresStore implements RelayStore {
   private lastRecount = 0
   private lastSweep = 0
   private lastSize = 0
+  private lastExpiry = 0
   private bytes = 0
   private readonly counters = { commits: 0, ops: 0 }
 
@@ -186,7 +188,10 @@ export class PostgresStore implements RelayStore {
 
   async due(now: number, max: number): Promise<DueMessage[]> {
     const { rows } = await this.reader!.query(Q.prepared("due", Q.DUE, [now, max]), "read the delay index")
-    return rows.map((r) => ({ queue: r.queue as string, seq: r.seq as number, due: r.due as number }))
+    return rows.map((r): DueMessage => {
+      const d = { queue: r.queue as string, seq: r.seq as number, due: r.due as number }
+      return r.half === true ? { ...d, half: true, id: r.id as string, producerId: (r.producer_id as string | null) ?? null, checks: r.checks as number } : d
+    })
   }
 
   async nextDue(): Promise<number | undefined> {
@@ -300,6 +305,7 @@ export class PostgresStore implements RelayStore {
         if (now - this.lastSweep > SWEEP_MS) await this.sweep()
       }
       if (now - this.lastSize > RECOUNT_MS) await this.measure()
+      if (now - this.lastExpiry > RECOUNT_MS) await this.expire(now)
     } catch {
       // The server is away; commits report it. The next tick tries again.
     }
@@ -333,6 +339,13 @@ export class PostgresStore implements RelayStore {
     const dropped: Record<string, number> = {}
     for (const r of rows) dropped[r.queue as string] = (dropped[r.queue as string] ?? 0) + 1
     this.book.dropped(dropped)
+  }
+
+  /** De-duplication upkeep: ids out of their window, receipts beyond their bound or a day old. */
+  private async expire(now: number): Promise<void> {
+    this.lastExpiry = now
+    await this.writer!.query(Q.prepared("expire_ids", Q.EXPIRE_IDS, [now]), "expire de-duplication ids")
+    await this.writer!.query(Q.prepared("trim_receipts", Q.TRIM_RECEIPTS, [now, PRODUCER_RECEIPTS, PRODUCER_TTL]), "trim producer receipts")
   }
 
   private async measure(): Promise<void> {

@@ -7,29 +7,54 @@
 import type { PgQuery } from "./connection.js"
 
 /**
- * New messages (one run of MESSAGE ops): their seqs, in order, and the
- * delivery rows made per group; with a channel ($12), the NOTIFY of the other
- * nodes, so that a batch of sends alone is one statement, one round trip.
+ * New messages (one run of MESSAGE ops, no two with the same id or producer
+ * send in it): their seqs by input order (`ord`), and for duplicates the
+ * original's seq. A duplicate is a message whose producer epoch and send
+ * number have a receipt, or whose id has a live entry in the window (an
+ * insert that finds one, even one another node just committed, is refused by
+ * ON CONFLICT ... WHERE). Also the delivery rows made per group; with a
+ * channel ($16), the NOTIFY of the other nodes, so that a batch of sends
+ * alone is one statement, one round trip.
  */
 export const INSERT_MESSAGES = `
-WITH m AS (
-  INSERT INTO messages (seq, queue, pos, id, body, headers, stored_at, due, producer_id, producer_seq)
-  SELECT s, q, CASE WHEN du = 0 THEN s END, i, b, h, st, du, pid, pseq
-  FROM (
-    SELECT nextval('seq') AS s, ($1::text[])[qi] AS q, i, substring($3::bytea FROM off + 1 FOR len) AS b,
-           h::jsonb AS h, st, du, pid, pseq
-    FROM unnest($2::int[], $4::text[], $5::int[], $6::int[], $7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::bigint[])
-      AS u(qi, i, off, len, h, st, du, pid, pseq)
-  ) v
+WITH v AS MATERIALIZED (
+  SELECT nextval('seq') AS s, ord, ($1::text[])[qi] AS q, i, off, len, h, st, du, pid, pep, pseq, win, half
+  FROM unnest($2::int[], $4::text[], $5::int[], $6::int[], $7::text[], $8::bigint[], $9::bigint[],
+              $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::boolean[])
+    WITH ORDINALITY AS u(qi, i, off, len, h, st, du, pid, pep, pseq, win, half, ord)
+), pr AS (
+  SELECT v.ord, r.seq AS orig FROM v JOIN receipts r ON r.producer_id = v.pid AND r.epoch = v.pep AND r.pseq = v.pseq
+  WHERE v.pseq IS NOT NULL
+), w AS (
+  INSERT INTO ids AS x (queue, id, seq, stored_at, expires)
+  SELECT q, i, s, st, st + win FROM v WHERE win > 0 AND ord NOT IN (SELECT ord FROM pr)
+  ON CONFLICT (queue, id) DO UPDATE SET seq = EXCLUDED.seq, stored_at = EXCLUDED.stored_at, expires = EXCLUDED.expires, decision = 0
+  WHERE x.expires <= EXCLUDED.stored_at
+  RETURNING x.seq
+), keep AS (
+  SELECT * FROM v WHERE ord NOT IN (SELECT ord FROM pr) AND (win = 0 OR s IN (SELECT seq FROM w))
+), m AS (
+  INSERT INTO messages (seq, queue, pos, id, body, headers, stored_at, due, producer_id, producer_epoch, producer_seq, half)
+  SELECT s, q, CASE WHEN du = 0 AND NOT half THEN s END, i, substring($3::bytea FROM off + 1 FOR len), h::jsonb, st, du, pid, pep, pseq, half
+  FROM keep
   RETURNING seq, queue, pos
+), rc AS (
+  INSERT INTO receipts (producer_id, epoch, pseq, seq, at) SELECT pid, pep, pseq, s, st FROM keep WHERE pseq IS NOT NULL
+  ON CONFLICT DO NOTHING
 ), d AS (
   INSERT INTO deliveries (group_id, pos, seq)
   SELECT g.id, m.pos, m.seq FROM m JOIN groups g ON g.queue = m.queue WHERE m.pos IS NOT NULL
   RETURNING group_id
 )
-SELECT (SELECT array_agg(seq ORDER BY seq) FROM m) AS seqs,
+SELECT (SELECT array_agg(s ORDER BY ord) FROM keep) AS seqs,
+       (SELECT array_agg(ord ORDER BY ord) FROM keep) AS ords,
+       (SELECT json_agg(json_build_array(v.ord, coalesce(pr.orig, (SELECT x.seq FROM ids x WHERE x.queue = v.q AND x.id = v.i))))
+          FROM v LEFT JOIN pr USING (ord) WHERE v.ord NOT IN (SELECT ord FROM keep)) AS dups,
        (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added,
-       (SELECT pg_notify($12, $13) WHERE $12 IS NOT NULL) AS notified`
+       (SELECT pg_notify($15, $16) WHERE $15 IS NOT NULL) AS notified`
+
+/** The original of a duplicate that another node stored at the same moment (not in the statement's snapshot). */
+export const ORIGINAL = "SELECT seq FROM ids WHERE queue = $1 AND id = $2"
 
 /** Wakes the other nodes (at commit): $1 the channel, $2 `<node> <queues>`. */
 export const NOTIFY = "SELECT pg_notify($1, $2)"
@@ -93,7 +118,7 @@ export const POSITIONS = "SELECT nextval('seq') AS pos FROM generate_series(1, $
 export const RELEASE = `
 WITH r AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS r(seq, newpos)),
 u AS (
-  UPDATE messages m SET pos = r.newpos FROM r WHERE m.seq = r.seq AND m.pos IS NULL
+  UPDATE messages m SET pos = r.newpos FROM r WHERE m.seq = r.seq AND m.pos IS NULL AND NOT m.half
   RETURNING m.seq, m.pos, m.queue
 ), d AS (
   INSERT INTO deliveries (group_id, pos, seq) SELECT g.id, u.pos, u.seq FROM u JOIN groups g ON g.queue = u.queue
@@ -104,9 +129,38 @@ SELECT (SELECT json_agg(json_build_array(seq, pos, queue)) FROM u) AS released,
 
 /** Cancels the oldest delayed, unreleased message of a queue with this id. */
 export const CANCEL = `
-DELETE FROM messages WHERE pos IS NULL AND seq = (
-  SELECT seq FROM messages WHERE queue = $1 AND id = $2 AND pos IS NULL ORDER BY seq LIMIT 1
+DELETE FROM messages WHERE pos IS NULL AND NOT half AND seq = (
+  SELECT seq FROM messages WHERE queue = $1 AND id = $2 AND pos IS NULL AND NOT half ORDER BY seq LIMIT 1
 ) RETURNING seq`
+
+/**
+ * A half message's decision ($3: 1 commit, 2 rollback): committed, it joins
+ * its queue (a new position, delivery rows); rolled back, it is deleted. The
+ * decision stays known in the window ($4 at, $5 window). Decided before (or
+ * by another node at the same moment): nothing changes, and `known` says
+ * how it was decided, if the window still knows.
+ */
+export const DECIDE = `
+WITH h AS (
+  SELECT seq FROM messages WHERE queue = $1::text AND id = $2::text AND pos IS NULL AND half ORDER BY seq LIMIT 1 FOR UPDATE
+), c AS (
+  UPDATE messages m SET pos = nextval('seq'), half = false FROM h WHERE $3::int = 1 AND m.seq = h.seq RETURNING m.seq, m.pos, m.queue
+), r AS (
+  DELETE FROM messages m USING h WHERE $3::int = 2 AND m.seq = h.seq RETURNING m.seq
+), d AS (
+  INSERT INTO deliveries (group_id, pos, seq) SELECT g.id, c.pos, c.seq FROM c JOIN groups g ON g.queue = c.queue
+  RETURNING group_id
+), w AS (
+  INSERT INTO ids AS x (queue, id, seq, stored_at, expires, decision)
+  SELECT $1, $2, h.seq, $4::bigint, $4::bigint + $5::bigint, $3::int FROM h WHERE $5::bigint > 0
+  ON CONFLICT (queue, id) DO UPDATE SET seq = EXCLUDED.seq, stored_at = EXCLUDED.stored_at, expires = EXCLUDED.expires, decision = EXCLUDED.decision
+)
+SELECT (SELECT pos FROM c) AS pos, (SELECT seq FROM r) AS dropped,
+       (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added,
+       (SELECT decision FROM ids WHERE queue = $1 AND id = $2 AND expires > $4) AS known`
+
+/** A check-back of a half message was counted: the count and the next check time. */
+export const CHECK = "UPDATE messages SET checks = $2, due = $3 WHERE seq = $1 AND pos IS NULL AND half"
 
 const PENDING_COLUMNS = "u.pos, u.deliveries, u.not_before, m.seq, m.id, m.body, m.headers, m.stored_at, m.due, m.producer_id, m.producer_seq"
 
@@ -138,7 +192,7 @@ FROM deliveries u JOIN groups g ON g.id = u.group_id JOIN messages m ON m.seq = 
 WHERE g.queue = $1 AND g.name = $2 AND u.pos > $3
 ORDER BY u.pos LIMIT $4`
 
-export const DUE = "SELECT queue, seq, due FROM messages WHERE pos IS NULL AND due <= $1 ORDER BY due, seq LIMIT $2"
+export const DUE = "SELECT queue, seq, due, half, id, producer_id, checks FROM messages WHERE pos IS NULL AND due <= $1 ORDER BY due, seq LIMIT $2"
 
 export const NEXT_DUE = "SELECT due FROM messages WHERE pos IS NULL ORDER BY due, seq LIMIT 1"
 
@@ -146,7 +200,15 @@ export const GROUPS = "SELECT id, queue, name, ack_timeout, max_deliveries, dead
 export const GROUP = "SELECT id, ack_timeout, max_deliveries, dead_letter_queue FROM groups WHERE queue = $1 AND name = $2"
 
 /** Depth and delayed count per queue, and pending count per group: the whole picture (open, and now and then with other nodes). */
-export const COUNT_MESSAGES = "SELECT queue, count(pos) AS depth, count(*) - count(pos) AS delayed FROM messages GROUP BY queue"
+export const COUNT_MESSAGES = `
+SELECT queue, count(pos) AS depth, count(*) FILTER (WHERE pos IS NULL AND NOT half) AS delayed, count(*) FILTER (WHERE half) AS prepared
+FROM messages GROUP BY queue`
+
+/** De-duplication upkeep: ids out of the window, receipts past their epoch's bound or a day old ($2 receipts kept, $3 ttl). */
+export const EXPIRE_IDS = "DELETE FROM ids WHERE expires <= $1"
+export const TRIM_RECEIPTS = `
+DELETE FROM receipts r USING (SELECT producer_id, epoch, max(pseq) AS top, max(at) AS last FROM receipts GROUP BY 1, 2) e
+WHERE r.producer_id = e.producer_id AND r.epoch = e.epoch AND (r.pseq <= e.top - $2 OR e.last < $1 - $3)`
 export const COUNT_PENDING = "SELECT group_id, count(*) AS n FROM deliveries GROUP BY group_id"
 
 export const REGISTER_NODE = "INSERT INTO nodes (expires_at, info) VALUES (now() + $1 * interval '1 millisecond', $2) RETURNING id"

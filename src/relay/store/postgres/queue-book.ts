@@ -17,6 +17,8 @@ interface QueueEntry {
   readonly name: string
   depth: number
   delayed: number
+  /** Half messages not decided yet. */
+  prepared: number
   readonly groups: Map<string, GroupEntry>
 }
 
@@ -26,7 +28,7 @@ export class QueueBook {
 
   queue(name: string): QueueEntry {
     let q = this.queues.get(name)
-    if (q === undefined) this.queues.set(name, (q = { name, depth: 0, delayed: 0, groups: new Map() }))
+    if (q === undefined) this.queues.set(name, (q = { name, depth: 0, delayed: 0, prepared: 0, groups: new Map() }))
     return q
   }
 
@@ -63,12 +65,13 @@ export class QueueBook {
 
   /** Replaces the counts with a fresh count of the whole database. */
   recount(messages: ReadonlyArray<Record<string, unknown>>, pending: ReadonlyArray<Record<string, unknown>>): void {
-    for (const q of this.queues.values()) q.depth = q.delayed = 0
+    for (const q of this.queues.values()) q.depth = q.delayed = q.prepared = 0
     for (const g of this.byId.values()) g.pending = 0
     for (const row of messages) {
       const q = this.queue(row.queue as string)
       q.depth = Number(row.depth)
       q.delayed = Number(row.delayed)
+      q.prepared = Number(row.prepared)
     }
     for (const row of pending) {
       const g = this.byId.get(Number(row.group_id))
@@ -81,7 +84,7 @@ export class QueueBook {
     for (const q of this.queues.values()) {
       const groups: GroupInfo[] = []
       for (const g of q.groups.values()) groups.push({ name: g.name, settings: g.settings, pending: g.pending })
-      out.push({ name: q.name, depth: q.depth, delayed: q.delayed, groups })
+      out.push({ name: q.name, depth: q.depth, delayed: q.delayed, prepared: q.prepared, groups })
     }
     return out
   }

@@ -56,6 +56,35 @@ export const MIGRATIONS: readonly string[] = [
     info text
   );
   `,
+  // 2: de-duplication (the id window, idempotent producers' receipts) and half messages.
+  `
+  ALTER TABLE messages
+    ADD COLUMN producer_epoch text,
+    -- A half (prepared) message: pos NULL and invisible until committed; due is its next check-back.
+    ADD COLUMN half boolean NOT NULL DEFAULT false,
+    ADD COLUMN checks integer NOT NULL DEFAULT 0;
+  -- Ids stored recently, per queue, until expires (epoch ms); decision: 0 none, 1 committed, 2 rolled back.
+  CREATE TABLE ids (
+    queue text NOT NULL,
+    id text NOT NULL,
+    seq bigint NOT NULL,
+    stored_at bigint NOT NULL,
+    expires bigint NOT NULL,
+    decision smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (queue, id)
+  );
+  -- Rows come in time order: a BRIN index finds the expired ones for next to nothing per insert.
+  CREATE INDEX ids_expires ON ids USING brin (expires);
+  -- An idempotent producer epoch's send numbers and the seqs they were stored as.
+  CREATE TABLE receipts (
+    producer_id text NOT NULL,
+    epoch text NOT NULL,
+    pseq bigint NOT NULL,
+    seq bigint NOT NULL,
+    at bigint NOT NULL,
+    PRIMARY KEY (producer_id, epoch, pseq)
+  );
+  `,
 ]
 
 /** Creates the schema if needed and applies the migrations it lacks; returns [from, to] versions. */
