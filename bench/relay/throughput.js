@@ -10,9 +10,13 @@
  *   message (acks in flight together, each resolving once durable).
  * - the store alone: LogStore.commit() of one message per call with the same
  *   numbers in flight, in one process, no network.
+ * - with --pg (a throwaway PostgreSQL cluster, fsync and synchronous_commit
+ *   on) or --store postgres://...: the same three for PostgresStore, in the
+ *   same run (a relay started with --store; a fresh schema per round).
  *
  *   npm run build && node bench/relay/throughput.js          # ~1 min here
  *   node bench/relay/throughput.js --quick --reps 1
+ *   node bench/relay/throughput.js --pg                      # the embedded log and PostgreSQL side by side
  *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
  *
  * Each cell is the median of --reps rounds (default 3); a round uses a fresh
@@ -25,6 +29,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { childIO, childSpec, installCleanup, isChild, log, machine, median, num, startChild, table } from "../e2e/lib.js"
+import { startPg } from "./pg-cluster.js"
 
 const SCRIPT = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -37,7 +42,7 @@ else await parent()
 
 // ---- children ------------------------------------------------------------------------
 
-/** @param {{ role: string, endpoint?: string, dir?: string, counts?: Record<string, number> }} spec */
+/** @param {{ role: string, endpoint?: string, dir?: string, counts?: Record<string, number>, pg?: string, schema?: string }} spec */
 async function child(spec) {
   const io = childIO()
   const relay = await import("zmesh/relay")
@@ -97,7 +102,7 @@ async function child(spec) {
     for (const inflight of INFLIGHT) {
       const n = /** @type {Record<string, number>} */ (spec.counts)[inflight]
       const dir = mkdtempSync(path.join(/** @type {string} */ (spec.dir), `store-${inflight}-`))
-      const store = new relay.LogStore({ dir })
+      const store = spec.pg ? new relay.PostgresStore({ connectionString: spec.pg, schema: `${spec.schema}_${inflight}` }) : new relay.LogStore({ dir })
       await store.open()
       let warm = 0
       await Promise.all(Array.from({ length: inflight }, async () => {
@@ -130,11 +135,13 @@ async function parent() {
       quick: { type: "boolean", default: false },
       reps: { type: "string", default: "3" },
       strace: { type: "boolean", default: false },
+      pg: { type: "boolean", default: false },
+      store: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   })
   if (values.help) {
-    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace]\n")
+    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--pg | --store postgres://...]\n")
     return
   }
   if (!existsSync(CLI)) throw new Error("build first: npm run build")
@@ -143,6 +150,15 @@ async function parent() {
   /** @type {Record<string, number>} */
   const counts = { 1: Math.round(3000 * scale), 16: Math.round(40_000 * scale), 256: Math.round(400_000 * scale) }
   const tmp = installCleanup()
+  /** @type {{ url: string, version: string, stop(): void } | undefined} */
+  let cluster
+  if (values.pg) {
+    cluster = await startPg()
+    process.on("exit", () => cluster?.stop())
+  }
+  const pgUrl = values.store ?? cluster?.url
+  /** @type {Array<"log" | "pg">} */
+  const kinds = pgUrl === undefined ? ["log"] : ["log", "pg"]
   const header = machine("Relay throughput, 256 B messages, durable (fdatasync before confirm)")
   log(header)
   /** @type {Record<string, number[]>} */
@@ -150,76 +166,100 @@ async function parent() {
   const add = (/** @type {string} */ key, /** @type {number} */ v) => (results[key] ??= []).push(v)
   let straceReport = ""
   for (let rep = 0; rep < reps; rep++) {
-    // The store alone.
-    const store = startChild(SCRIPT, { role: "store", dir: tmp, counts }, "store")
-    for (const inflight of INFLIGHT) {
-      const m = await store.next("stored", 600_000)
-      add(`store ${inflight}`, m.rate)
-      log(`round ${rep + 1}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits)`)
-    }
-    await store.exited(10_000)
-    // End to end.
-    const dir = mkdtempSync(path.join(tmp, "relay-"))
-    const straceOut = path.join(tmp, `strace-${rep}.txt`)
-    const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", "--data", dir, "--stats-interval", "0"]
-    const useStrace = values.strace && rep === 0
-    const relay = useStrace
-      ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
-      : spawn(process.execPath, [...process.execArgv, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
-    let relayOut = ""
-    const endpoint = await new Promise((resolve, reject) => {
-      relay.stdout.on("data", (d) => {
-        relayOut += d.toString()
-        const m = /listening on (\S+)/.exec(relayOut)
-        if (m) resolve(m[1])
+    for (const kind of kinds) {
+      const name = kind === "pg" ? "PostgreSQL" : "embedded log"
+      const schema = `bench_${process.pid}_${rep}`
+      // The store alone.
+      const store = startChild(SCRIPT, { role: "store", dir: tmp, counts, ...(kind === "pg" ? { pg: pgUrl, schema } : {}) }, "store")
+      for (const inflight of INFLIGHT) {
+        const m = await store.next("stored", 600_000)
+        add(`${kind} store ${inflight}`, m.rate)
+        log(`round ${rep + 1}, ${name}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits)`)
+      }
+      await store.exited(10_000)
+      // End to end.
+      const dir = mkdtempSync(path.join(tmp, "relay-"))
+      const straceOut = path.join(tmp, `strace-${rep}.txt`)
+      const where = kind === "pg" ? ["--store", /** @type {string} */ (pgUrl), "--schema", `${schema}_relay`] : ["--data", dir]
+      const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", ...where, "--stats-interval", "0"]
+      const useStrace = values.strace && rep === 0 && kind === "log"
+      const relay = useStrace
+        ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+        : spawn(process.execPath, [...process.execArgv, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+      let relayOut = ""
+      const endpoint = await new Promise((resolve, reject) => {
+        relay.stdout.on("data", (d) => {
+          relayOut += d.toString()
+          const m = /listening on (\S+)/.exec(relayOut)
+          if (m) resolve(m[1])
+        })
+        relay.on("exit", (code) => reject(new Error(`relay exited (${code}): ${relayOut}`)))
       })
-      relay.on("exit", (code) => reject(new Error(`relay exited (${code}): ${relayOut}`)))
-    })
-    const producer = startChild(SCRIPT, { role: "producer", endpoint, counts }, "producer")
-    for (const inflight of INFLIGHT) {
-      const m = await producer.next("sent", 600_000)
-      add(`relay ${inflight}`, m.rate)
-      log(`round ${rep + 1}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s`)
+      const producer = startChild(SCRIPT, { role: "producer", endpoint, counts }, "producer")
+      for (const inflight of INFLIGHT) {
+        const m = await producer.next("sent", 600_000)
+        add(`${kind} relay ${inflight}`, m.rate)
+        log(`round ${rep + 1}, ${name}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s`)
+      }
+      await producer.exited(10_000)
+      const consumer = startChild(SCRIPT, { role: "consumer", endpoint, counts }, "consumer")
+      const drained = await consumer.next("drained", 600_000)
+      if (drained.bad > 0) throw new Error(`${drained.bad} messages came back with the wrong size`)
+      add(`${kind} drain`, drained.rate)
+      log(`round ${rep + 1}, ${name}: drain with acks: ${num(drained.rate)} msg/s`)
+      await consumer.exited(10_000)
+      const exited = new Promise((resolve) => relay.on("exit", resolve))
+      // The relay's own pid (under strace, `relay` is strace).
+      process.kill(Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid), "SIGTERM")
+      await exited
+      const commits = /(\d+) group commits/.exec(relayOut)?.[1]
+      if (useStrace) {
+        straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "")
+        log(straceReport)
+      }
+      log(`round ${rep + 1}, ${name}: the relay made ${commits ?? "?"} group commits`)
+      rmSync(dir, { recursive: true, force: true })
+      if (kind === "pg") await dropSchemas(/** @type {string} */ (pgUrl), schema)
     }
-    await producer.exited(10_000)
-    const consumer = startChild(SCRIPT, { role: "consumer", endpoint, counts }, "consumer")
-    const drained = await consumer.next("drained", 600_000)
-    if (drained.bad > 0) throw new Error(`${drained.bad} messages came back with the wrong size`)
-    add("drain", drained.rate)
-    log(`round ${rep + 1}: drain with acks: ${num(drained.rate)} msg/s`)
-    await consumer.exited(10_000)
-    const exited = new Promise((resolve) => relay.on("exit", resolve))
-    // The relay's own pid (under strace, `relay` is strace).
-    process.kill(Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid), "SIGTERM")
-    await exited
-    const commits = /(\d+) group commits/.exec(relayOut)?.[1]
-    if (useStrace) {
-      straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "")
-      log(straceReport)
-    }
-    log(`round ${rep + 1}: the relay made ${commits ?? "?"} group commits`)
-    rmSync(dir, { recursive: true, force: true })
   }
   const m = (/** @type {string} */ k) => median(results[k] ?? [0])
-  const rows = [["in flight", "store alone msg/s", "relay e2e confirmed msg/s", "relay/store"]]
+  const rows = [["in flight", ...kinds.flatMap((k) => (k === "pg" ? ["PostgreSQL store alone", "PostgreSQL relay e2e confirmed msg/s"] : ["log store alone msg/s", "log relay e2e confirmed msg/s", "relay/store"]))]]
   for (const inflight of INFLIGHT) {
-    rows.push([String(inflight), num(m(`store ${inflight}`)), num(m(`relay ${inflight}`)), `${(m(`relay ${inflight}`) / m(`store ${inflight}`)).toFixed(2)}x`])
+    const row = [String(inflight), num(m(`log store ${inflight}`)), num(m(`log relay ${inflight}`)), `${(m(`log relay ${inflight}`) / m(`log store ${inflight}`)).toFixed(2)}x`]
+    if (kinds.includes("pg")) row.push(num(m(`pg store ${inflight}`)), num(m(`pg relay ${inflight}`)))
+    rows.push(row)
   }
   const out = [
     header,
     `counts: ${counts[1]} / ${counts[16]} / ${counts[256]} messages at 1 / 16 / 256 in flight; median of ${reps}; load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    ...(kinds.includes("pg") ? [`PostgreSQL: ${cluster !== undefined ? `a throwaway cluster (PostgreSQL ${cluster.version}, fsync and synchronous_commit on, defaults otherwise) on this machine` : "the server given with --store"}`] : []),
     "",
     table(rows, 1),
     "",
-    `drain with acks (consumer process, prefetch 2000, every message acked durably): ${num(m("drain"))} msg/s`,
+    `drain with acks (consumer process, prefetch 2000, every message acked durably): embedded log ${num(m("log drain"))} msg/s` +
+      (kinds.includes("pg") ? `, PostgreSQL ${num(m("pg drain"))} msg/s` : ""),
     "",
-    `targets: >= 100k at 256 in flight: ${m("relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("relay 1") >= 3000 ? "met" : "MISSED"}; ` +
-      `drain >= 100k: ${m("drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("relay 256") >= m("store 256") / 2 ? "met" : "MISSED"}`,
+    `targets: >= 100k at 256 in flight: ${m("log relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("log relay 1") >= 3000 ? "met" : "MISSED"}; ` +
+      `drain >= 100k: ${m("log drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("log relay 256") >= m("log store 256") / 2 ? "met" : "MISSED"}` +
+      (kinds.includes("pg") ? `; PostgreSQL >= 30k at 256: ${m("pg relay 256") >= 30_000 ? "met" : "MISSED"}` : ""),
   ]
   if (straceReport) out.push("", straceReport)
   process.stdout.write(out.join("\n") + "\n")
   rmSync(tmp, { recursive: true, force: true })
-  void os
+  cluster?.stop()
+  cluster = undefined
+}
+
+/** Drops the round's schemas (the store-alone ones and the relay's). @param {string} url @param {string} prefix */
+async function dropSchemas(url, prefix) {
+  const { default: pg } = await import("pg")
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    for (const suffix of [...INFLIGHT.map(String), "relay"]) await client.query(`DROP SCHEMA IF EXISTS ${prefix}_${suffix} CASCADE`)
+  } finally {
+    await client.end()
+  }
 }
 
 /**

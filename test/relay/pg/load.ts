@@ -14,6 +14,8 @@ export interface Ledger {
   readonly delivered: Set<string>
   /** Ids delivered through more than one node. */
   readonly crossed: Set<string>
+  /** Deliveries left unacked on purpose (LoadOptions.holdBack). */
+  readonly heldBack: Set<string>
   /** Acks that resolved: durable, so these must never come back. */
   readonly acked: Set<string>
   /** A message that came back after its ack was durable (must stay empty). */
@@ -21,7 +23,7 @@ export interface Ledger {
 }
 
 export function newLedger(): Ledger {
-  return { confirmed: new Set(), failed: [], delivered: new Set(), crossed: new Set(), acked: new Set(), cameBack: [] }
+  return { confirmed: new Set(), failed: [], delivered: new Set(), crossed: new Set(), heldBack: new Set(), acked: new Set(), cameBack: [] }
 }
 
 export interface Load {
@@ -31,8 +33,16 @@ export interface Load {
   close(): Promise<void>
 }
 
-/** Sends from `loops` concurrent loops per endpoint, and consumes (acking everything) on every endpoint. */
-export function startLoad(endpoints: readonly string[], queue: string, ledger: Ledger, loops = 8): Load {
+export interface LoadOptions {
+  /** Send loops per endpoint (default 8). */
+  readonly loops?: number
+  /** The consumer on this endpoint leaves every `every`-th message unacked (leased for a minute): what a node that dies holds. */
+  readonly holdBack?: { readonly endpoint: string; readonly every: number }
+}
+
+/** Sends from concurrent loops per endpoint, and consumes (acking everything, unless told) on every endpoint. */
+export function startLoad(endpoints: readonly string[], queue: string, ledger: Ledger, options: LoadOptions = {}): Load {
+  const loops = options.loops ?? 8
   let sending = true
   let consuming = true
   let next = 0
@@ -61,7 +71,9 @@ export function startLoad(endpoints: readonly string[], queue: string, ledger: L
         })(),
       )
     }
-    const consumer = consumerClient.consume(queue, { prefetch: 50, ackTimeout: 2000, maxDeliveries: 1000 })
+    const holdBack = options.holdBack?.endpoint === endpoint ? options.holdBack.every : 0
+    const consumer = consumerClient.consume(queue, { prefetch: 50, ackTimeout: holdBack > 0 ? 60_000 : 2000, maxDeliveries: 1000 })
+    let received = 0
     receives.push(
       (async () => {
         while (consuming) {
@@ -77,6 +89,10 @@ export function startLoad(endpoints: readonly string[], queue: string, ledger: L
           const first = through.get(m.id)
           if (first === undefined) through.set(m.id, endpoint)
           else if (first !== endpoint) ledger.crossed.add(m.id)
+          if (holdBack > 0 && ++received % holdBack === 0) {
+            ledger.heldBack.add(m.id)
+            continue
+          }
           const id = m.id
           m.ack().then(
             () => void ledger.acked.add(id),
@@ -101,11 +117,11 @@ export function startLoad(endpoints: readonly string[], queue: string, ledger: L
   }
 }
 
-/** Waits until every confirmed id was delivered; the error lists some that were not. */
+/** Waits until every confirmed id was delivered, and every held-back one through another node too; the error lists some that were not. */
 export async function allDelivered(ledger: Ledger, ms: number): Promise<void> {
   const deadline = Date.now() + ms
   for (;;) {
-    const missing = [...ledger.confirmed].filter((id) => !ledger.delivered.has(id))
+    const missing = [...ledger.confirmed].filter((id) => !ledger.delivered.has(id) || (ledger.heldBack.has(id) && !ledger.crossed.has(id)))
     if (missing.length === 0) return
     if (Date.now() > deadline) throw new Error(`${missing.length} of ${ledger.confirmed.size} confirmed messages never delivered, e.g. ${missing.slice(0, 5).join(", ")}`)
     await new Promise((resolve) => setTimeout(resolve, 50))

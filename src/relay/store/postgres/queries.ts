@@ -26,10 +26,11 @@ WITH v AS MATERIALIZED (
   SELECT v.ord, r.seq AS orig FROM v JOIN receipts r ON r.producer_id = v.pid AND r.epoch = v.pep AND r.pseq = v.pseq
   WHERE v.pseq IS NOT NULL
 ), w AS (
-  INSERT INTO ids AS x (queue, id, seq, stored_at, expires)
-  SELECT q, i, s, st, st + win FROM v WHERE win > 0 AND ord NOT IN (SELECT ord FROM pr)
-  ON CONFLICT (queue, id) DO UPDATE SET seq = EXCLUDED.seq, stored_at = EXCLUDED.stored_at, expires = EXCLUDED.expires, decision = 0
-  WHERE x.expires <= EXCLUDED.stored_at
+  INSERT INTO ids AS x (key, queue, id, seq, stored_at, expires)
+  SELECT hashtextextended(q || E'\\n' || i, 0), q, i, s, st, st + win FROM v WHERE win > 0 AND ord NOT IN (SELECT ord FROM pr)
+  ON CONFLICT (key) DO UPDATE
+    SET queue = EXCLUDED.queue, id = EXCLUDED.id, seq = EXCLUDED.seq, stored_at = EXCLUDED.stored_at, expires = EXCLUDED.expires, decision = 0
+  WHERE x.expires <= EXCLUDED.stored_at OR x.id <> EXCLUDED.id OR x.queue <> EXCLUDED.queue
   RETURNING x.seq
 ), keep AS (
   SELECT * FROM v WHERE ord NOT IN (SELECT ord FROM pr) AND (win = 0 OR s IN (SELECT seq FROM w))
@@ -48,13 +49,13 @@ WITH v AS MATERIALIZED (
 )
 SELECT (SELECT array_agg(s ORDER BY ord) FROM keep) AS seqs,
        (SELECT array_agg(ord ORDER BY ord) FROM keep) AS ords,
-       (SELECT json_agg(json_build_array(v.ord, coalesce(pr.orig, (SELECT x.seq FROM ids x WHERE x.queue = v.q AND x.id = v.i))))
+       (SELECT json_agg(json_build_array(v.ord, coalesce(pr.orig, (SELECT x.seq FROM ids x WHERE x.key = hashtextextended(v.q || E'\\n' || v.i, 0) AND x.queue = v.q AND x.id = v.i))))
           FROM v LEFT JOIN pr USING (ord) WHERE v.ord NOT IN (SELECT ord FROM keep)) AS dups,
        (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added,
        (SELECT pg_notify($15, $16) WHERE $15 IS NOT NULL) AS notified`
 
 /** The original of a duplicate that another node stored at the same moment (not in the statement's snapshot). */
-export const ORIGINAL = "SELECT seq FROM ids WHERE queue = $1 AND id = $2"
+export const ORIGINAL = "SELECT seq FROM ids WHERE key = hashtextextended($1 || E'\\n' || $2, 0) AND queue = $1 AND id = $2"
 
 /** Wakes the other nodes (at commit): $1 the channel, $2 `<node> <queues>`. */
 export const NOTIFY = "SELECT pg_notify($1, $2)"
@@ -151,13 +152,14 @@ WITH h AS (
   INSERT INTO deliveries (group_id, pos, seq) SELECT g.id, c.pos, c.seq FROM c JOIN groups g ON g.queue = c.queue
   RETURNING group_id
 ), w AS (
-  INSERT INTO ids AS x (queue, id, seq, stored_at, expires, decision)
-  SELECT $1, $2, h.seq, $4::bigint, $4::bigint + $5::bigint, $3::int FROM h WHERE $5::bigint > 0
-  ON CONFLICT (queue, id) DO UPDATE SET seq = EXCLUDED.seq, stored_at = EXCLUDED.stored_at, expires = EXCLUDED.expires, decision = EXCLUDED.decision
+  INSERT INTO ids AS x (key, queue, id, seq, stored_at, expires, decision)
+  SELECT hashtextextended($1 || E'\\n' || $2, 0), $1, $2, h.seq, $4::bigint, $4::bigint + $5::bigint, $3::int FROM h WHERE $5::bigint > 0
+  ON CONFLICT (key) DO UPDATE
+    SET queue = EXCLUDED.queue, id = EXCLUDED.id, seq = EXCLUDED.seq, stored_at = EXCLUDED.stored_at, expires = EXCLUDED.expires, decision = EXCLUDED.decision
 )
 SELECT (SELECT pos FROM c) AS pos, (SELECT seq FROM r) AS dropped,
        (SELECT json_object_agg(group_id, n) FROM (SELECT group_id, count(*) AS n FROM d GROUP BY group_id) x) AS added,
-       (SELECT decision FROM ids WHERE queue = $1 AND id = $2 AND expires > $4) AS known`
+       (SELECT decision FROM ids WHERE key = hashtextextended($1 || E'\\n' || $2, 0) AND queue = $1 AND id = $2 AND expires > $4) AS known`
 
 /** A check-back of a half message was counted: the count and the next check time. */
 export const CHECK = "UPDATE messages SET checks = $2, due = $3 WHERE seq = $1 AND pos IS NULL AND half"

@@ -64,14 +64,16 @@ export const MIGRATIONS: readonly string[] = [
     ADD COLUMN half boolean NOT NULL DEFAULT false,
     ADD COLUMN checks integer NOT NULL DEFAULT 0;
   -- Ids stored recently, per queue, until expires (epoch ms); decision: 0 none, 1 committed, 2 rolled back.
+  -- Keyed by a 64-bit hash of (queue, id): a small, fast index. Two ids with one hash share a row (the
+  -- later replaces the earlier, which loses its protection): a collision never makes a false duplicate.
   CREATE TABLE ids (
+    key bigint PRIMARY KEY,
     queue text NOT NULL,
     id text NOT NULL,
     seq bigint NOT NULL,
     stored_at bigint NOT NULL,
     expires bigint NOT NULL,
-    decision smallint NOT NULL DEFAULT 0,
-    PRIMARY KEY (queue, id)
+    decision smallint NOT NULL DEFAULT 0
   );
   -- Rows come in time order: a BRIN index finds the expired ones for next to nothing per insert.
   CREATE INDEX ids_expires ON ids USING brin (expires);
