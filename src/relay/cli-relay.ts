@@ -22,6 +22,7 @@ options:
                            other relays take them (default 10000)
   --max-delay MS           longest delay accepted (default 30 days)
   --max-message-size N     largest message in bytes, body plus headers (default 1048576)
+  --dedup-window MS        how long a message id stays known: a send repeating it is a duplicate (default 120000, 0 off)
   --max-bytes N            store capacity in bytes; sends are refused beyond it (default: no limit)
   --segment-size N         bytes per log segment file (default 67108864; the embedded log only)
   --session-timeout MS     silence after which a client's session ends (default 10000)
@@ -44,6 +45,7 @@ export async function runRelay(args: readonly string[]): Promise<number> {
         "hold-timeout": { type: "string" },
         "max-delay": { type: "string" },
         "max-message-size": { type: "string" },
+        "dedup-window": { type: "string" },
         "max-bytes": { type: "string" },
         "segment-size": { type: "string" },
         "session-timeout": { type: "string" },
@@ -59,11 +61,12 @@ export async function runRelay(args: readonly string[]): Promise<number> {
     return 0
   }
   const numbers: Record<string, number | undefined> = {}
-  for (const flag of ["max-delay", "max-message-size", "max-bytes", "segment-size", "session-timeout", "stats-interval", "hold-timeout"]) {
+  for (const flag of ["max-delay", "max-message-size", "max-bytes", "segment-size", "session-timeout", "stats-interval", "hold-timeout", "dedup-window"]) {
     const raw = values[flag] as string | undefined
     if (raw === undefined) continue
     const n = Number(raw)
-    if (!Number.isInteger(n) || n < (flag === "stats-interval" ? 0 : 1)) return usageError(`--${flag} wants a ${flag === "stats-interval" ? "non-negative" : "positive"} integer, not ${JSON.stringify(raw)}`)
+    const zero = flag === "stats-interval" || flag === "dedup-window"
+    if (!Number.isInteger(n) || n < (zero ? 0 : 1)) return usageError(`--${flag} wants a ${zero ? "non-negative" : "positive"} integer, not ${JSON.stringify(raw)}`)
     numbers[flag] = n
   }
   const url = (values.store as string | undefined) ?? (process.env.ZMESH_RELAY_STORE || undefined)
@@ -102,6 +105,7 @@ export async function runRelay(args: readonly string[]): Promise<number> {
       store,
       ...(numbers["max-delay"] === undefined ? {} : { maxDelay: numbers["max-delay"] }),
       ...(numbers["max-message-size"] === undefined ? {} : { maxMessageSize: numbers["max-message-size"] }),
+      ...(numbers["dedup-window"] === undefined ? {} : { dedupWindow: numbers["dedup-window"] }),
       ...(numbers["session-timeout"] === undefined ? {} : { sessionTimeout: numbers["session-timeout"] }),
       log: (level, message) => (level === "error" ? error(message) : info(message)),
     })

@@ -108,6 +108,26 @@ else {
       expect((await b.claim("q", "g", 10)).map((p) => p.message!.id).sort()).toEqual(held.sort())
     })
 
+    it("with watches on (as relay nodes run), a node takes what another held as soon as that one closes", async () => {
+      const schema = fresh()
+      const a = await store(schema)
+      const b = await store(schema)
+      a.watch(() => undefined)
+      let told = 0
+      b.watch(() => told++)
+      await a.commit([{ type: "group", queue: "q", group: "g", settings }])
+      await a.commit(Array.from({ length: 4 }, (_, i) => message("q", `m${i}`)))
+      const held = await a.claim("q", "g", 2)
+      expect((await b.claim("q", "g", 10)).map((p) => p.message!.id)).toEqual(["m2", "m3"])
+      await a.commit([message("q", "m4")])
+      // b's next claim starts after what it holds, and still sees a's new message.
+      await waitFor(async () => (await b.claim("q", "g", 10)).some((p) => p.message!.id === "m4"), "b to claim m4")
+      const before = told
+      await a.close()
+      await waitFor(() => told > before, "b to hear that a left")
+      expect((await b.claim("q", "g", 10)).map((p) => p.message!.id)).toEqual(held.map((p) => p.message!.id))
+    })
+
     it("gives a dead node's holds to the others once they expire, with the failures recorded so far", async () => {
       const schema = fresh()
       const a = await store(schema)

@@ -14,6 +14,8 @@ import type { QueueBook } from "./queue-book.js"
 
 export interface BatchContext {
   readonly book: QueueBook
+  /** A row of group `gid` below its claim frontier may be claimed again from `at` (a retry gave it back). */
+  lookBack(gid: number, at: number): void
   readonly nodeId: number
   /** The NOTIFY channel, when other nodes are listening; undefined when this node is alone. */
   readonly channel: string | undefined
@@ -44,11 +46,13 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
   const results = new Array<number>(ops.length).fill(0)
   const effects: Effect[] = []
   const woken = new Set<string>()
-  // The hot path: sends alone are one statement (its own transaction), NOTIFY included.
+  // The hot paths: sends alone are one statement (its own transaction), NOTIFY included; acks alone too.
   const single = ops.every((op) => op.type === "message") && fitsOneStatement(ops as MessageOp[])
-  let step = single ? "message" : "begin"
+  const acksOnly = !single && ops.every((op) => op.type === "ack")
+  let step = single ? "message" : acksOnly ? "ack" : "begin"
   try {
-    if (single) {
+    if (acksOnly) await ack(client, ops as AckOp[], new Map(), effects, ctx)
+    else if (single) {
       wokenBy(ops as MessageOp[], woken)
       const wake = () => {
         const payload = notice(woken, ctx)
@@ -76,7 +80,7 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
             await ack(client, run as AckOp[], ids, effects, ctx)
             break
           case "retry":
-            await retry(client, run as RetryOp[], ids, woken, ctx)
+            await retry(client, run as RetryOp[], ids, effects, woken, ctx)
             break
           case "release":
             await release(client, run as ReleaseOp[], i, results, effects, woken, ctx)
@@ -101,7 +105,7 @@ export async function writeBatch(conn: Connection, ops: readonly StoreOp[], ctx:
     }
   } catch (err) {
     // The transaction is void; a connection that broke under it is replaced.
-    if (!single) await client.query("ROLLBACK").catch(() => conn.drop())
+    if (!single && !acksOnly) await client.query("ROLLBACK").catch(() => conn.drop())
     throw storeError(err, `commit (${step})`)
   }
   for (const effect of effects) effect()
@@ -168,7 +172,7 @@ async function ack(client: PgClient, run: AckOp[], ids: Map<string, number>, eff
   })
 }
 
-async function retry(client: PgClient, run: RetryOp[], ids: Map<string, number>, woken: Set<string>, ctx: BatchContext): Promise<void> {
+async function retry(client: PgClient, run: RetryOp[], ids: Map<string, number>, effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
   // The last retry of a position in the batch wins, as it would applied one by one.
   const last = new Map<string, [number, number, number, number]>()
   for (const op of run) {
@@ -179,6 +183,9 @@ async function retry(client: PgClient, run: RetryOp[], ids: Map<string, number>,
   }
   if (last.size === 0) return
   const rows = [...last.values()]
+  effects.push(() => {
+    for (const r of rows) ctx.lookBack(r[0], r[3])
+  })
   await client.query(prepared("retry", RETRY, [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3]), ctx.nodeId]))
 }
 

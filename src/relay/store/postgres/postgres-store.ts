@@ -11,6 +11,7 @@ import { ZmeshError } from "../../../errors.js"
 import { PRODUCER_TTL } from "../producer-table.js"
 import { type DueMessage, type GroupSettings, type Headers, PRODUCER_RECEIPTS, type PendingMessage, type QueueInfo, type Recovery, type RelayStore, type StoreOp, type StoreStats, type StoredMessage } from "../store.js"
 import { type BatchContext, lockHash, writeBatch } from "./batch-writer.js"
+import { ClaimFrontier } from "./claim-frontier.js"
 import { Connection, type ConnectionOptions, loadDriver, storeError } from "./connection.js"
 import { Listener } from "./listener.js"
 import * as Q from "./queries.js"
@@ -63,6 +64,8 @@ export class PostgresStore implements RelayStore {
   private readonly lockKey: number
   private readonly channel: string
   private readonly book = new QueueBook()
+  /** Where each group's next claim starts, by group id. */
+  private readonly frontiers = new Map<number, ClaimFrontier>()
   private writer: Connection | undefined
   private reader: Connection | undefined
   private listener: Listener | undefined
@@ -168,8 +171,24 @@ export class PostgresStore implements RelayStore {
   async claim(queue: string, group: string, max: number): Promise<PendingMessage[]> {
     const gid = this.book.groupId(queue, group) ?? (await this.findGroup(queue, group))
     if (gid === undefined) return []
-    const { rows } = await this.reader!.query(Q.prepared("claim", Q.CLAIM, [gid, max, Date.now(), this.nodeId]), `claim messages of ${queue}`)
-    return rows.map((r) => pending(r, queue))
+    // Without a watch, nothing tells this store what other nodes free: every claim looks from the start.
+    const frontier = this.listener === undefined ? new ClaimFrontier() : this.frontier(gid)
+    const now = Date.now()
+    const from = frontier.start(now)
+    const { rows } = await this.reader!.query(Q.prepared("claim", Q.CLAIM, [gid, max, now, this.nodeId, from]), `claim messages of ${queue}`)
+    const out = rows.map((r) => pending(r, queue))
+    frontier.claimed(
+      from,
+      max,
+      out.map((p) => p.pos),
+    )
+    return out
+  }
+
+  private frontier(gid: number): ClaimFrontier {
+    let f = this.frontiers.get(gid)
+    if (f === undefined) this.frontiers.set(gid, (f = new ClaimFrontier()))
+    return f
   }
 
   /** A group another node created since this one opened. */
@@ -254,6 +273,7 @@ export class PostgresStore implements RelayStore {
     this.waiters = []
     const ctx: BatchContext = {
       book: this.book,
+      lookBack: (gid, at) => this.frontier(gid).lookBack(at),
       nodeId: this.nodeId,
       channel: this.peers > 0 ? this.channel : undefined,
     }
@@ -282,6 +302,9 @@ export class PostgresStore implements RelayStore {
   // ---- heartbeat, other nodes, upkeep ------------------------------------------
 
   private changed(queues: readonly string[] | undefined): void {
+    // Their commits may sit below this node's claim frontiers.
+    if (queues === undefined) for (const f of this.frontiers.values()) f.lookBack()
+    else for (const q of queues) for (const gid of this.book.groupIds(q)) this.frontiers.get(gid)?.lookBack()
     for (const watcher of this.watchers) {
       try {
         watcher(queues)

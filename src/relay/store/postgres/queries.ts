@@ -170,14 +170,14 @@ const PENDING_COLUMNS = "u.pos, u.deliveries, u.not_before, m.seq, m.id, m.body,
 export const READ = "SELECT seq, id, body, headers, stored_at, due, producer_id, producer_seq FROM messages WHERE seq = $1"
 
 /**
- * Claims up to $2 of a group's messages: due ($3, epoch ms), and held by no
- * live node. SKIP LOCKED: rows another node is claiming at this moment are
- * passed over, not waited for.
+ * Claims up to $2 of a group's messages after position $5: due ($3, epoch
+ * ms), and held by no live node. SKIP LOCKED: rows another node is claiming
+ * at this moment are passed over, not waited for.
  */
 export const CLAIM = `
 WITH c AS (
   SELECT group_id, pos FROM deliveries
-  WHERE group_id = $1 AND not_before <= $3
+  WHERE group_id = $1 AND pos > $5 AND not_before <= $3
     AND (held_by = 0 OR held_by NOT IN (SELECT id FROM nodes WHERE expires_at > now()))
   ORDER BY pos LIMIT $2
   FOR UPDATE SKIP LOCKED

@@ -36,6 +36,12 @@ export class QueueBook {
     return this.queues.get(queue)?.groups.get(group)?.id
   }
 
+  /** The ids of a queue's groups. */
+  groupIds(queue: string): number[] {
+    const q = this.queues.get(queue)
+    return q === undefined ? [] : [...q.groups.values()].map((g) => g.id)
+  }
+
   addGroup(queue: string, id: number, name: string, settings: GroupSettings, pending: number): void {
     const q = this.queue(queue)
     const existing = q.groups.get(name)
