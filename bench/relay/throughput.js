@@ -17,6 +17,7 @@
  *   npm run build && node bench/relay/throughput.js          # ~1 min here
  *   node bench/relay/throughput.js --quick --reps 1
  *   node bench/relay/throughput.js --pg                      # the embedded log and PostgreSQL side by side
+ *   node bench/relay/throughput.js --pg --dedup-window 0     # ... without the de-duplication window
  *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
  *
  * Each cell is the median of --reps rounds (default 3); a round uses a fresh
@@ -136,12 +137,13 @@ async function parent() {
       reps: { type: "string", default: "3" },
       strace: { type: "boolean", default: false },
       pg: { type: "boolean", default: false },
+      "dedup-window": { type: "string" },
       store: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   })
   if (values.help) {
-    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--pg | --store postgres://...]\n")
+    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--pg | --store postgres://...] [--dedup-window MS]\n")
     return
   }
   if (!existsSync(CLI)) throw new Error("build first: npm run build")
@@ -181,7 +183,8 @@ async function parent() {
       const dir = mkdtempSync(path.join(tmp, "relay-"))
       const straceOut = path.join(tmp, `strace-${rep}.txt`)
       const where = kind === "pg" ? ["--store", /** @type {string} */ (pgUrl), "--schema", `${schema}_relay`] : ["--data", dir]
-      const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", ...where, "--stats-interval", "0"]
+      const dedup = values["dedup-window"] === undefined ? [] : ["--dedup-window", values["dedup-window"]]
+      const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", ...where, ...dedup, "--stats-interval", "0"]
       const useStrace = values.strace && rep === 0 && kind === "log"
       const relay = useStrace
         ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
@@ -232,6 +235,7 @@ async function parent() {
   const out = [
     header,
     `counts: ${counts[1]} / ${counts[16]} / ${counts[256]} messages at 1 / 16 / 256 in flight; median of ${reps}; load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    `the relays' de-duplication window: ${values["dedup-window"] === undefined ? "the default (120000 ms): every send is checked against, and recorded in, the window" : `${values["dedup-window"]} ms`}`,
     ...(kinds.includes("pg") ? [`PostgreSQL: ${cluster !== undefined ? `a throwaway cluster (PostgreSQL ${cluster.version}, fsync and synchronous_commit on, defaults otherwise) on this machine` : "the server given with --store"}`] : []),
     "",
     table(rows, 1),
