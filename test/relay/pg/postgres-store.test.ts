@@ -227,6 +227,31 @@ else {
       expect(s.queues()[0]).toMatchObject({ prepared: 0, depth: 1 })
     })
 
+    it("upkeep: the sweep deletes messages no group has a row for, expiry drops ids out of the window and old receipts", async () => {
+      const schema = fresh()
+      const s = await store(schema)
+      const upkeep = s as unknown as { sweep(): Promise<void>; expire(now: number): Promise<void> }
+      await s.commit([{ type: "group", queue: "q", group: "g", settings }])
+      const [orphan, kept] = await s.commit([message("q", "orphan"), message("q", "kept")])
+      // What two racing acks of different groups can leave: a message without delivery rows.
+      await sql(`DELETE FROM ${schema}.deliveries WHERE seq = $1`, [orphan])
+      await s.commit([message("nogroup", "stays")])
+      await upkeep.sweep()
+      const ids = async () => (await sql<{ id: string }>(`SELECT id FROM ${schema}.messages ORDER BY seq`)).map((r) => r.id)
+      expect(await ids()).toEqual(["kept", "stays"])
+      expect(kept).toBeGreaterThan(0)
+      const now = Date.now()
+      await s.commit([
+        { ...(message("w", "short") as object), dedupWindow: 1 } as StoreOp,
+        { ...(message("w", "long") as object), dedupWindow: 60_000 } as StoreOp,
+        { ...(message("w", "p1") as object), producerId: "p", producerEpoch: "e", producerSeq: 1 } as StoreOp,
+      ])
+      await sql(`UPDATE ${schema}.receipts SET at = at - 2 * 86400000`)
+      await upkeep.expire(now + 1000)
+      expect((await sql<{ id: string }>(`SELECT id FROM ${schema}.ids ORDER BY id`)).map((r) => r.id)).toEqual(["long"])
+      expect(await sql(`SELECT * FROM ${schema}.receipts`)).toEqual([])
+    })
+
     it("wakes the other node's watcher with the queues a commit filled, and not its own", async () => {
       const schema = fresh()
       const a = await store(schema)

@@ -210,7 +210,7 @@ FROM messages GROUP BY queue`
 export const EXPIRE_IDS = "DELETE FROM ids WHERE expires <= $1"
 export const TRIM_RECEIPTS = `
 DELETE FROM receipts r USING (SELECT producer_id, epoch, max(pseq) AS top, max(at) AS last FROM receipts GROUP BY 1, 2) e
-WHERE r.producer_id = e.producer_id AND r.epoch = e.epoch AND (r.pseq <= e.top - $2 OR e.last < $1 - $3)`
+WHERE r.producer_id = e.producer_id AND r.epoch = e.epoch AND (r.pseq <= e.top - $2::bigint OR e.last < $1::bigint - $3::bigint)`
 export const COUNT_PENDING = "SELECT group_id, count(*) AS n FROM deliveries GROUP BY group_id"
 
 export const REGISTER_NODE = "INSERT INTO nodes (expires_at, info) VALUES (now() + $1 * interval '1 millisecond', $2) RETURNING id"
