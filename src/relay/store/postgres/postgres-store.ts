@@ -9,13 +9,14 @@
  */
 import { ZmeshError } from "../../../errors.js"
 import { PRODUCER_TTL } from "../producer-table.js"
-import { type DueMessage, type GroupSettings, type Headers, PRODUCER_RECEIPTS, type PendingMessage, type QueueInfo, type Recovery, type RelayStore, type StoreOp, type StoreStats, type StoredMessage } from "../store.js"
+import { type DueMessage, PRODUCER_RECEIPTS, type PendingMessage, type QueueInfo, type Recovery, type RelayStore, type StoreOp, type StoreStats, type StoredMessage } from "../store.js"
 import { type BatchContext, lockHash, writeBatch } from "./batch-writer.js"
 import { ClaimFrontier } from "./claim-frontier.js"
 import { Connection, type ConnectionOptions, loadDriver, storeError } from "./connection.js"
 import { Listener } from "./listener.js"
 import * as Q from "./queries.js"
 import { QueueBook } from "./queue-book.js"
+import { nodeInfo, pending, positive, settingsOf, stored } from "./rows.js"
 import { migrate } from "./schema.js"
 
 export interface PostgresStoreOptions {
@@ -380,36 +381,4 @@ export class PostgresStore implements RelayStore {
   private connection(role: string, settings?: readonly string[]): ConnectionOptions {
     return { connectionString: this.connectionString, schema: this.schema, connectTimeout: this.connectTimeout, name: `zmesh relay ${role}`, ...(settings === undefined ? {} : { settings }) }
   }
-}
-
-function pending(r: Record<string, unknown>, queue: string): PendingMessage {
-  return { pos: r.pos as number, deliveries: r.deliveries as number, notBefore: r.not_before as number, message: stored(r, queue) }
-}
-
-function stored(r: Record<string, unknown>, queue: string): StoredMessage {
-  return {
-    queue,
-    seq: r.seq as number,
-    id: r.id as string,
-    body: r.body as Buffer,
-    headers: (r.headers as Headers | null) ?? null,
-    storedAt: r.stored_at as number,
-    due: r.due as number,
-    producerId: (r.producer_id as string | null) ?? null,
-    producerSeq: (r.producer_seq as number | null) ?? null,
-  }
-}
-
-function settingsOf(g: Record<string, unknown>): GroupSettings {
-  return { ackTimeout: g.ack_timeout as number, maxDeliveries: g.max_deliveries as number, deadLetterQueue: g.dead_letter_queue as string }
-}
-
-function nodeInfo(): string {
-  return `pid ${process.pid}`
-}
-
-function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) throw new ZmeshError("EINVAL", `PostgresStore: ${name} must be a positive integer, not ${String(value)}`)
-  return value
 }
