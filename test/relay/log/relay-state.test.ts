@@ -137,7 +137,7 @@ describe("relay state: de-duplication and half messages", () => {
     // An old id, out of the window by now.
     m.apply({ ...base, queue: "q", id: "old", storedAt: now - 120_000 })
     const copy = machine()
-    copy.state.restore(m.state.snapshot(Infinity, now))
+    copy.state.restore(m.state.snapshot(Infinity, now), Infinity, now)
     expect(copy.state.duplicateOf({ ...base, queue: "q", id: "a" }, now)).toBe(a)
     expect(copy.state.duplicateOf({ ...base, queue: "q", id: "new", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(a)
     expect(copy.state.duplicateOf({ ...base, queue: "q", id: "old" }, now)).toBe(0)
@@ -145,7 +145,7 @@ describe("relay state: de-duplication and half messages", () => {
     expect(copy.state.queueInfos()[0]).toMatchObject({ depth: 2, delayed: 0, prepared: 1 })
     // Only what is durable goes into a checkpoint: entries of seqs past `upTo` stay out.
     const partial = machine()
-    partial.state.restore(m.state.snapshot(a - 1, now))
+    partial.state.restore(m.state.snapshot(a - 1, now), a - 1, now)
     expect(partial.state.duplicateOf({ ...base, queue: "q", id: "a", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(0)
   })
 

@@ -153,7 +153,7 @@ export class LogStore implements RelayStore {
     }
     const checkpoint = await this.checkpointer.load(corruption, notes)
     if (checkpoint !== undefined) {
-      this.state.restore(checkpoint.state)
+      this.state.restore(checkpoint.state, checkpoint.lastSeq)
       this.appliedAt = { segment: checkpoint.segment, offset: checkpoint.offset }
     }
     const from = checkpoint === undefined ? undefined : { segment: checkpoint.segment, offset: checkpoint.offset, lastSeq: checkpoint.lastSeq }
@@ -206,7 +206,7 @@ export class LogStore implements RelayStore {
     let now = 0
     try {
       for (const op of ops) {
-        const idempotent = op.type === "message" && (op.dedupWindow || op.producerSeq != null)
+        const idempotent = op.type === "message" && isIdempotent(op)
         if (idempotent) {
           const original = this.state.duplicateOf(op, now || (now = Date.now()))
           if (original > 0) {
@@ -359,8 +359,13 @@ export class LogStore implements RelayStore {
         results[i] = seq // a duplicate: minus the original's seq
         continue
       }
-      const kept = op.type === "message" && op.due === 0 && op.half !== true ? this.cache.keep(op, seq) : undefined
-      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept)
+      let kept: StoredMessage | undefined
+      let staged = false
+      if (op.type === "message") {
+        if (op.due === 0 && op.half !== true) kept = this.cache.keep(op, seq)
+        staged = isIdempotent(op)
+      }
+      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept, staged)
     }
     const bytes = batch.writer.length
     const last = batch.lastSeq()
@@ -428,6 +433,11 @@ export class LogStore implements RelayStore {
     this.wantCleanup = false
     await this.checkpointer.write(checkpoint)
   }
+}
+
+/** A message checked for duplicates when staged (and then remembered already). */
+function isIdempotent(op: MessageOp): boolean {
+  return op.dedupWindow !== undefined && op.dedupWindow > 0 ? true : op.producerSeq !== null && op.producerSeq !== undefined
 }
 
 function storeError(err: unknown): ZmeshError {
