@@ -15,6 +15,7 @@ import { RelayClient, RelayNode, messageKey, processOnce } from "zmesh/relay"
 
 const dataDir = mkdtempSync(join(tmpdir(), "zmesh-outbox-example-"))
 const db = await PGlite.create(join(dataDir, "postgres"))
+// The order service's table, and the shipping service's (one database here, for brevity).
 await db.exec(`
   CREATE TABLE orders (id text PRIMARY KEY, item text NOT NULL, placed_at timestamptz NOT NULL DEFAULT now());
   CREATE TABLE processed (key text PRIMARY KEY, processed_at timestamptz NOT NULL DEFAULT now());

@@ -13,6 +13,12 @@
  *   `await (await p.prepare(...)).commit()` loops, 1 and 64 in flight (each
  *   pair is two durable operations, so two group commits at 1 in flight).
  *
+ * Besides confirmed msg/s (wall clock), the send variants report the CPU time
+ * the relay process and the producer process spent per message during the
+ * timed phase (Linux /proc and process.cpuUsage()): on a machine shared with
+ * other work, wall-clock rates swing by 2x between rounds, CPU per message
+ * much less.
+ *
  * Each variant gets a fresh CLI relay (`node dist/src/cli.js relay`, a fresh
  * data folder) and a fresh producer process that first does an untimed tenth
  * of its work on another queue; the variants' order rotates per round.
@@ -20,8 +26,8 @@
  *   npm run build && node bench/relay/idempotency.js           # alone, median of 3 (~1 min here)
  *   node bench/relay/idempotency.js --quick --reps 1
  */
-import { spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { execFileSync, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -60,9 +66,15 @@ export async function idempotencyRound(tmp, round, counts, add) {
     try {
       if (kind === "send" && variant !== undefined) {
         const producer = startChild(SCRIPT, { role: "send", endpoint: relay.endpoint, n: counts.send, producerId: variant.producerId }, "idempotency producer")
+        await producer.next("start", 600_000)
+        const cpu0 = cpuMs(relay.pid)
         const m = await producer.next("sent", 600_000)
+        const relayUs = ((cpuMs(relay.pid) - cpu0) * 1000) / counts.send
+        const producerUs = (m.cpuMs * 1000) / counts.send
         add(variant.key, m.rate)
-        log(`round ${round + 1}: ${variant.key}, ${SEND_INFLIGHT} in flight: ${num(m.rate)} confirmed msg/s`)
+        add(`${variant.key} relay cpu`, relayUs)
+        add(`${variant.key} producer cpu`, producerUs)
+        log(`round ${round + 1}: ${variant.key}, ${SEND_INFLIGHT} in flight: ${num(m.rate)} confirmed msg/s; CPU per message: relay ${relayUs.toFixed(1)} µs, producer ${producerUs.toFixed(1)} µs`)
         await producer.exited(10_000)
       } else {
         const producer = startChild(SCRIPT, { role: "tx", endpoint: relay.endpoint, counts: counts.tx }, "transaction producer")
@@ -85,9 +97,13 @@ export async function idempotencyRound(tmp, round, counts, add) {
  */
 export function idempotencyReport(m, counts, reps) {
   const off = m("dedup off")
-  const rows = [["sender", "relay", "confirmed msg/s", "vs window off"]]
+  const rows = [["sender", "relay", "confirmed msg/s", "vs window off", "relay CPU µs/msg", "vs window off", "producer CPU µs/msg"]]
   const label = { "dedup off": ["client, random ids", "--dedup-window 0 (off)"], "dedup on": ["client, random ids", "default (dedupWindow 120000)"], "dedup on + producerId": ["client with a producerId", "default (dedupWindow 120000)"] }
-  for (const { key } of VARIANTS) rows.push([...label[key], num(m(key)), `${(m(key) / off).toFixed(2)}x`])
+  const offCpu = m("dedup off relay cpu")
+  for (const { key } of VARIANTS) {
+    const cpu = m(`${key} relay cpu`)
+    rows.push([...label[key], num(m(key)), `${(m(key) / off).toFixed(2)}x`, cpu.toFixed(1), `${(cpu / offCpu).toFixed(2)}x`, m(`${key} producer cpu`).toFixed(1)])
+  }
   const onOff = m("dedup on") / off
   const txRows = [["in flight", "prepare + commit pairs/s", "durable operations/s"]]
   for (const inflight of TX_INFLIGHT) txRows.push([String(inflight), num(m(`tx ${inflight}`)), num(2 * m(`tx ${inflight}`))])
@@ -97,7 +113,7 @@ export function idempotencyReport(m, counts, reps) {
     table(rows, 2),
     "",
     `target: the window on costs at most 10% (on/off >= 0.90): got ${onOff.toFixed(2)}x, ${onOff >= 0.9 ? "met" : "MISSED"}; ` +
-      `idempotent producer/off ${(m("dedup on + producerId") / off).toFixed(2)}x`,
+      `idempotent producer/off ${(m("dedup on + producerId") / off).toFixed(2)}x; relay CPU per message, window on/off: ${(m("dedup on relay cpu") / offCpu).toFixed(2)}x`,
     "",
     `transactions: a producer with a producerId, \`await (await p.prepare(queue, body)).commit()\` loops; ${counts.tx[1]} / ${counts.tx[64]} pairs at 1 / 64 in flight; median of ${reps}`,
     "",
@@ -131,12 +147,32 @@ async function startRelay(tmp, args) {
   })
   return {
     endpoint,
+    pid: /** @type {number} */ (proc.pid),
     async stop() {
       proc.kill("SIGTERM")
       await exited
       relays.delete(proc)
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+const TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" })) || 100
+  } catch {
+    return 100
+  }
+})()
+
+/** CPU ms (user + system) a process has used so far, from /proc (NaN where there is none). @param {number} pid */
+function cpuMs(pid) {
+  try {
+    // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS
+  } catch {
+    return Number.NaN
   }
 }
 
@@ -151,9 +187,13 @@ async function child(spec) {
     const client = new RelayClient({ relay: spec.endpoint, ...(spec.producerId === undefined ? {} : { producerId: spec.producerId }) })
     const n = /** @type {number} */ (spec.n)
     await loops(SEND_INFLIGHT, Math.ceil(n / 10), () => client.send("warmup", body))
+    io.post({ type: "start" })
+    const cpu0 = process.cpuUsage()
     const t0 = performance.now()
     await loops(SEND_INFLIGHT, n, () => client.send("bench", body))
-    io.post({ type: "sent", rate: n / ((performance.now() - t0) / 1000) })
+    const rate = n / ((performance.now() - t0) / 1000)
+    const cpu = process.cpuUsage(cpu0)
+    io.post({ type: "sent", rate, cpuMs: (cpu.user + cpu.system) / 1000 })
     await client.close()
   } else if (spec.role === "tx") {
     const counts = /** @type {Record<string, number>} */ (spec.counts)
