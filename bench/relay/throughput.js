@@ -10,9 +10,13 @@
  *   message (acks in flight together, each resolving once durable).
  * - the store alone: LogStore.commit() of one message per call with the same
  *   numbers in flight, in one process, no network.
+ * - idempotency (issue 12; see idempotency.js): confirmed sends/s at 256 in
+ *   flight with the de-duplication window on, off, and with an idempotent
+ *   producer; prepare + commit pairs/s at 1 and 64 in flight.
  *
- *   npm run build && node bench/relay/throughput.js          # ~1 min here
+ *   npm run build && node bench/relay/throughput.js          # ~3 min here
  *   node bench/relay/throughput.js --quick --reps 1
+ *   node bench/relay/throughput.js --skip-idempotency        # without idempotency.js's part
  *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
  *
  * Each cell is the median of --reps rounds (default 3); a round uses a fresh
@@ -25,6 +29,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { childIO, childSpec, installCleanup, isChild, log, machine, median, num, startChild, table } from "../e2e/lib.js"
+import { idempotencyCounts, idempotencyReport, idempotencyRound } from "./idempotency.js"
 
 const SCRIPT = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -130,11 +135,12 @@ async function parent() {
       quick: { type: "boolean", default: false },
       reps: { type: "string", default: "3" },
       strace: { type: "boolean", default: false },
+      "skip-idempotency": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   })
   if (values.help) {
-    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace]\n")
+    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--skip-idempotency]\n")
     return
   }
   if (!existsSync(CLI)) throw new Error("build first: npm run build")
@@ -142,6 +148,7 @@ async function parent() {
   const scale = values.quick ? 0.1 : 1
   /** @type {Record<string, number>} */
   const counts = { 1: Math.round(3000 * scale), 16: Math.round(40_000 * scale), 256: Math.round(400_000 * scale) }
+  const idemCounts = values["skip-idempotency"] ? undefined : idempotencyCounts(scale)
   const tmp = installCleanup()
   const header = machine("Relay throughput, 256 B messages, durable (fdatasync before confirm)")
   log(header)
@@ -199,6 +206,8 @@ async function parent() {
     }
     log(`round ${rep + 1}: the relay made ${commits ?? "?"} group commits`)
     rmSync(dir, { recursive: true, force: true })
+    // Idempotency: relays and producers of its own (idempotency.js).
+    if (idemCounts !== undefined) await idempotencyRound(tmp, rep, idemCounts, add)
   }
   const m = (/** @type {string} */ k) => median(results[k] ?? [0])
   const rows = [["in flight", "store alone msg/s", "relay e2e confirmed msg/s", "relay/store"]]
@@ -216,6 +225,7 @@ async function parent() {
     `targets: >= 100k at 256 in flight: ${m("relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("relay 1") >= 3000 ? "met" : "MISSED"}; ` +
       `drain >= 100k: ${m("drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("relay 256") >= m("store 256") / 2 ? "met" : "MISSED"}`,
   ]
+  if (idemCounts !== undefined) out.push("", ...idempotencyReport(m, idemCounts, reps))
   if (straceReport) out.push("", straceReport)
   process.stdout.write(out.join("\n") + "\n")
   rmSync(tmp, { recursive: true, force: true })

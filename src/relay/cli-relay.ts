@@ -18,6 +18,7 @@ options:
   --max-bytes N            store capacity in bytes; sends are refused beyond it (default: no limit)
   --segment-size N         bytes per log segment file (default 67108864)
   --session-timeout MS     silence after which a client's session ends (default 10000)
+  --dedup-window MS        ms a message id is remembered; a resend within it is not stored again (default 120000, 0 = off)
   --stats-interval MS      ms between stats lines, 0 for none (default 10000)
   -h, --help`
 
@@ -37,6 +38,7 @@ export async function runRelay(args: readonly string[]): Promise<number> {
         "max-bytes": { type: "string" },
         "segment-size": { type: "string" },
         "session-timeout": { type: "string" },
+        "dedup-window": { type: "string" },
         "stats-interval": { type: "string", default: "10000" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -49,11 +51,13 @@ export async function runRelay(args: readonly string[]): Promise<number> {
     return 0
   }
   const numbers: Record<string, number | undefined> = {}
-  for (const flag of ["max-delay", "max-message-size", "max-bytes", "segment-size", "session-timeout", "stats-interval"]) {
+  const zeroAllowed = ["stats-interval", "dedup-window"]
+  for (const flag of ["max-delay", "max-message-size", "max-bytes", "segment-size", "session-timeout", "dedup-window", "stats-interval"]) {
     const raw = values[flag] as string | undefined
     if (raw === undefined) continue
     const n = Number(raw)
-    if (!Number.isInteger(n) || n < (flag === "stats-interval" ? 0 : 1)) return usageError(`--${flag} wants a ${flag === "stats-interval" ? "non-negative" : "positive"} integer, not ${JSON.stringify(raw)}`)
+    const min = zeroAllowed.includes(flag) ? 0 : 1
+    if (!Number.isInteger(n) || n < min) return usageError(`--${flag} wants a ${min === 0 ? "non-negative" : "positive"} integer, not ${JSON.stringify(raw)}`)
     numbers[flag] = n
   }
   const dataDir = resolve(values.data as string)
@@ -70,6 +74,7 @@ export async function runRelay(args: readonly string[]): Promise<number> {
       ...(numbers["max-delay"] === undefined ? {} : { maxDelay: numbers["max-delay"] }),
       ...(numbers["max-message-size"] === undefined ? {} : { maxMessageSize: numbers["max-message-size"] }),
       ...(numbers["session-timeout"] === undefined ? {} : { sessionTimeout: numbers["session-timeout"] }),
+      ...(numbers["dedup-window"] === undefined ? {} : { dedupWindow: numbers["dedup-window"] }),
       log: (level, message) => (level === "error" ? error(message) : info(message)),
     })
   } catch (err) {
