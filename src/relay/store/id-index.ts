@@ -4,15 +4,13 @@
  * message, how it was decided. Entries sit in a ring of typed arrays in the
  * order they were made (expiry pops the oldest, O(1) each) and a Map per
  * queue finds an id's entry: no object per entry, so a window of millions of
- * ids costs the garbage collector little, and a checkpoint copies it in bulk.
+ * ids costs the garbage collector little. It is never checkpointed: the log
+ * keeps the segments whose ids are in the window, and reopening rescans them.
  */
 
 /** How a half message's id was decided; `none` for an ordinary message or one still undecided. */
 export const Decision = { none: 0, committed: 1, rolledBack: 2 } as const
 export type Decision = (typeof Decision)[keyof typeof Decision]
-
-/** The window as plain data: queue names, the ids as JSON, and per entry its queue's index, seq, expiry and decision. */
-export type WindowSnapshot = [string[], string, Uint8Array, Uint8Array, Uint8Array, Uint8Array]
 
 export class IdIndex {
   /** id -> serial (the entry's absolute number in the ring), per queue. */
@@ -100,42 +98,6 @@ export class IdIndex {
     }
   }
 
-  /** Every entry, oldest first, for a checkpoint (bulk copies; `restore` filters). */
-  snapshot(): WindowSnapshot {
-    const n = this.tail - this.head
-    const ids = new Array<string | undefined>(n)
-    const queues = new Uint32Array(n)
-    const seqs = new Float64Array(n)
-    const expiries = new Float64Array(n)
-    const decisions = new Uint8Array(n)
-    for (let i = 0; i < n; ) {
-      // At most two runs: the ring may wrap.
-      const from = (this.head + i) & this.mask
-      const run = Math.min(n - i, this.mask + 1 - from)
-      for (let k = 0; k < run; k++) ids[i + k] = this.ids[from + k]
-      queues.set(this.queues.subarray(from, from + run), i)
-      seqs.set(this.seqs.subarray(from, from + run), i)
-      expiries.set(this.expiries.subarray(from, from + run), i)
-      decisions.set(this.decisions.subarray(from, from + run), i)
-      i += run
-    }
-    return [[...this.queueNames], JSON.stringify(ids), bytes(queues), bytes(seqs), bytes(expiries), decisions]
-  }
-
-  /** Puts back a snapshot's entries that are durable (seq up to `upTo`) and still in the window at `now`. */
-  restore(snapshot: WindowSnapshot, upTo: number, now: number): void {
-    const [names, idsJson, q, s, e, decisions] = snapshot
-    const ids = JSON.parse(idsJson) as Array<string | null>
-    const queues = view(q, Uint32Array)
-    const seqs = view(s, Float64Array)
-    const expiries = view(e, Float64Array)
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]
-      if (id === null || id === undefined || seqs[i]! > upTo || expiries[i]! <= now) continue
-      this.put(names[queues[i]!]!, id, seqs[i]!, expiries[i]!, decisions[i] as Decision)
-    }
-  }
-
   /** The serial of `id`'s entry if it is in the window at `now`, else -1. */
   private live(queue: string, id: string, now: number): number {
     const serial = this.byQueue.get(queue)?.get(id)
@@ -163,15 +125,4 @@ export class IdIndex {
       this.decisions[to] = old.decisions[from]!
     }
   }
-}
-
-function bytes(a: Uint32Array | Float64Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength)
-}
-
-/** A typed array over a copy of `raw` (MessagePack hands back byte views at any alignment). */
-function view<T extends Uint32Array | Float64Array>(raw: Uint8Array, Type: { new (buffer: ArrayBuffer): T }): T {
-  const copy = new Uint8Array(raw.byteLength)
-  copy.set(raw)
-  return new Type(copy.buffer)
 }

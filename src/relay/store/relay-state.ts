@@ -9,7 +9,7 @@
  */
 import { DelayIndex } from "./delay-index.js"
 import { EntryRing } from "./entry-ring.js"
-import { Decision, IdIndex, type WindowSnapshot } from "./id-index.js"
+import { Decision, IdIndex } from "./id-index.js"
 import { type ProducerSnapshot, ProducerTable } from "./producer-table.js"
 import { Decided, type GroupInfo, type GroupSettings, type MessageOp, type QueueInfo, type StoreCorruption, type StoreOp, type StoredMessage } from "./store.js"
 
@@ -191,6 +191,20 @@ export class RelayState {
     if (op.producerSeq != null && op.producerId && op.producerEpoch) this.producers.remove(op.producerId, op.producerEpoch, op.producerSeq, seq)
   }
 
+  /**
+   * Puts back into the window what record `seq` (from before the checkpoint
+   * in use) added to it, if still in it at `now`: a message's id, or a half
+   * message's decision (with the half's seq when its own record came first).
+   */
+  recall(op: StoreOp, seq: number, now: number): void {
+    if (op.type === "message") {
+      if (op.dedupWindow && op.storedAt + op.dedupWindow > now) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+    } else if ((op.type === "commit" || op.type === "rollback") && op.dedupWindow && op.at + op.dedupWindow > now) {
+      const half = this.ids.seqOf(op.queue, op.id, now) || seq
+      this.ids.put(op.queue, op.id, half, op.at + op.dedupWindow, op.type === "commit" ? Decision.committed : Decision.rolledBack)
+    }
+  }
+
   private remember(op: MessageOp, seq: number): void {
     if (op.dedupWindow) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
     if (op.producerSeq != null && op.producerId && op.producerEpoch) {
@@ -273,11 +287,11 @@ export class RelayState {
       if (d.half === true) delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size, 1, d.checks ?? 0, d.producerId ?? null])
       else delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size])
     }
-    return { queues, delayed, window: this.ids.snapshot(), producers: this.producers.snapshot(upTo, now) }
+    return { queues, delayed, producers: this.producers.snapshot(upTo, now) }
   }
 
-  /** Rebuilds the state from a snapshot of everything up to seq `upTo`, pinning every payload it references. */
-  restore(snapshot: StateSnapshot, upTo = Infinity, now = Date.now()): void {
+  /** Rebuilds the state from a snapshot, pinning every payload it references (the id window is rebuilt by `recall`). */
+  restore(snapshot: StateSnapshot): void {
     for (const [name, first, raw, groups] of snapshot.queues) {
       const queue = this.queue(name)
       const flat = new Float64Array(raw.byteLength / 8)
@@ -302,7 +316,6 @@ export class RelayState {
       else this.delays.add({ queue, id, seq, due, loc, size })
       this.hooks.pin(seq, loc, size)
     }
-    if (snapshot.window !== undefined) this.ids.restore(snapshot.window, upTo, now)
     this.producers.restore(snapshot.producers ?? [])
   }
 
@@ -349,7 +362,6 @@ type DelayedSnapshot = [string, string, number, number, number, number, (0 | 1)?
 export interface StateSnapshot {
   queues: QueueSnapshot[]
   delayed: DelayedSnapshot[]
-  /** Added with de-duplication (absent in older checkpoints): the id window, staged entries included (restore filters). */
-  window?: WindowSnapshot
+  /** Idempotent producers' receipts; absent in older checkpoints. */
   producers?: ProducerSnapshot[]
 }
