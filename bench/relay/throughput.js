@@ -10,14 +10,18 @@
  *   message (acks in flight together, each resolving once durable).
  * - the store alone: LogStore.commit() of one message per call with the same
  *   numbers in flight, in one process, no network.
+ * - idempotency (issue 12; see idempotency.js): confirmed sends/s at 256 in
+ *   flight with the de-duplication window on, off, and with an idempotent
+ *   producer; prepare + commit pairs/s at 1 and 64 in flight.
  * - with --pg (a throwaway PostgreSQL cluster, fsync and synchronous_commit
- *   on) or --store postgres://...: the same three for PostgresStore, in the
+ *   on) or --store postgres://...: the first three for PostgresStore, in the
  *   same run (a relay started with --store; a fresh schema per round).
  *
- *   npm run build && node bench/relay/throughput.js          # ~1 min here
+ *   npm run build && node bench/relay/throughput.js          # ~3 min here
  *   node bench/relay/throughput.js --quick --reps 1
  *   node bench/relay/throughput.js --pg                      # the embedded log and PostgreSQL side by side
  *   node bench/relay/throughput.js --pg --dedup-window 0     # ... without the de-duplication window
+ *   node bench/relay/throughput.js --skip-idempotency        # without idempotency.js's part
  *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
  *
  * Each cell is the median of --reps rounds (default 3); a round uses a fresh
@@ -30,6 +34,7 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { childIO, childSpec, installCleanup, isChild, log, machine, median, num, startChild, table } from "../e2e/lib.js"
+import { idempotencyCounts, idempotencyReport, idempotencyRound } from "./idempotency.js"
 import { startPg } from "./pg-cluster.js"
 
 const SCRIPT = fileURLToPath(import.meta.url)
@@ -139,11 +144,12 @@ async function parent() {
       pg: { type: "boolean", default: false },
       "dedup-window": { type: "string" },
       store: { type: "string" },
+      "skip-idempotency": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   })
   if (values.help) {
-    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--pg | --store postgres://...] [--dedup-window MS]\n")
+    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--pg | --store postgres://...] [--dedup-window MS] [--skip-idempotency]\n")
     return
   }
   if (!existsSync(CLI)) throw new Error("build first: npm run build")
@@ -151,6 +157,7 @@ async function parent() {
   const scale = values.quick ? 0.1 : 1
   /** @type {Record<string, number>} */
   const counts = { 1: Math.round(3000 * scale), 16: Math.round(40_000 * scale), 256: Math.round(400_000 * scale) }
+  const idemCounts = values["skip-idempotency"] ? undefined : idempotencyCounts(scale)
   const tmp = installCleanup()
   /** @type {{ url: string, version: string, stop(): void } | undefined} */
   let cluster
@@ -224,6 +231,8 @@ async function parent() {
       rmSync(dir, { recursive: true, force: true })
       if (kind === "pg") await dropSchemas(/** @type {string} */ (pgUrl), schema)
     }
+    // Idempotency: relays and producers of its own (idempotency.js), on the embedded log.
+    if (idemCounts !== undefined) await idempotencyRound(tmp, rep, idemCounts, add)
   }
   const m = (/** @type {string} */ k) => median(results[k] ?? [0])
   const rows = [["in flight", ...kinds.flatMap((k) => (k === "pg" ? ["PostgreSQL store alone", "PostgreSQL relay e2e confirmed msg/s"] : ["log store alone msg/s", "log relay e2e confirmed msg/s", "relay/store"]))]]
@@ -247,6 +256,7 @@ async function parent() {
       `drain >= 100k: ${m("log drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("log relay 256") >= m("log store 256") / 2 ? "met" : "MISSED"}` +
       (kinds.includes("pg") ? `; PostgreSQL >= 30k at 256: ${m("pg relay 256") >= 30_000 ? "met" : "MISSED"}` : ""),
   ]
+  if (idemCounts !== undefined) out.push("", ...idempotencyReport(m, idemCounts, reps))
   if (straceReport) out.push("", straceReport)
   process.stdout.write(out.join("\n") + "\n")
   rmSync(tmp, { recursive: true, force: true })

@@ -22,10 +22,10 @@ options:
                            other relays take them (default 10000)
   --max-delay MS           longest delay accepted (default 30 days)
   --max-message-size N     largest message in bytes, body plus headers (default 1048576)
-  --dedup-window MS        how long a message id stays known: a send repeating it is a duplicate (default 120000, 0 off)
   --max-bytes N            store capacity in bytes; sends are refused beyond it (default: no limit)
   --segment-size N         bytes per log segment file (default 67108864; the embedded log only)
   --session-timeout MS     silence after which a client's session ends (default 10000)
+  --dedup-window MS        ms a message id is remembered; a resend within it is not stored again (default 120000, 0 = off)
   --stats-interval MS      ms between stats lines, 0 for none (default 10000)
   -h, --help`
 
@@ -45,10 +45,10 @@ export async function runRelay(args: readonly string[]): Promise<number> {
         "hold-timeout": { type: "string" },
         "max-delay": { type: "string" },
         "max-message-size": { type: "string" },
-        "dedup-window": { type: "string" },
         "max-bytes": { type: "string" },
         "segment-size": { type: "string" },
         "session-timeout": { type: "string" },
+        "dedup-window": { type: "string" },
         "stats-interval": { type: "string", default: "10000" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -61,12 +61,13 @@ export async function runRelay(args: readonly string[]): Promise<number> {
     return 0
   }
   const numbers: Record<string, number | undefined> = {}
-  for (const flag of ["max-delay", "max-message-size", "max-bytes", "segment-size", "session-timeout", "stats-interval", "hold-timeout", "dedup-window"]) {
+  const zeroAllowed = ["stats-interval", "dedup-window"]
+  for (const flag of ["max-delay", "max-message-size", "max-bytes", "segment-size", "session-timeout", "dedup-window", "stats-interval", "hold-timeout"]) {
     const raw = values[flag] as string | undefined
     if (raw === undefined) continue
     const n = Number(raw)
-    const zero = flag === "stats-interval" || flag === "dedup-window"
-    if (!Number.isInteger(n) || n < (zero ? 0 : 1)) return usageError(`--${flag} wants a ${zero ? "non-negative" : "positive"} integer, not ${JSON.stringify(raw)}`)
+    const min = zeroAllowed.includes(flag) ? 0 : 1
+    if (!Number.isInteger(n) || n < min) return usageError(`--${flag} wants a ${min === 0 ? "non-negative" : "positive"} integer, not ${JSON.stringify(raw)}`)
     numbers[flag] = n
   }
   const url = (values.store as string | undefined) ?? (process.env.ZMESH_RELAY_STORE || undefined)
@@ -105,8 +106,8 @@ export async function runRelay(args: readonly string[]): Promise<number> {
       store,
       ...(numbers["max-delay"] === undefined ? {} : { maxDelay: numbers["max-delay"] }),
       ...(numbers["max-message-size"] === undefined ? {} : { maxMessageSize: numbers["max-message-size"] }),
-      ...(numbers["dedup-window"] === undefined ? {} : { dedupWindow: numbers["dedup-window"] }),
       ...(numbers["session-timeout"] === undefined ? {} : { sessionTimeout: numbers["session-timeout"] }),
+      ...(numbers["dedup-window"] === undefined ? {} : { dedupWindow: numbers["dedup-window"] }),
       log: (level, message) => (level === "error" ? error(message) : info(message)),
     })
   } catch (err) {

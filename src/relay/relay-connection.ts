@@ -18,6 +18,8 @@ import type { Headers } from "./store/store.js"
 import { type CheckResolver, type Decision, type PrepareOptions, Transaction, type TransactionLink } from "./transaction.js"
 
 const DEFAULT_MAX_MESSAGE = 1024 * 1024
+/** SEND's field saying "an id made up by the client, first write". */
+const FRESH = 11
 
 /** What a connection is made with; RelayClient has checked it. */
 export interface ConnectionOptions {
@@ -104,9 +106,12 @@ export class RelayConnection implements ConsumerLink, TransactionLink {
     if (maxDelay !== undefined && ((delay ?? 0) > maxDelay || (due ?? 0) - Date.now() > maxDelay)) {
       return reject("ERR_RELAY_DELAY_TOO_LONG", `send: due beyond the relay's maxDelay of ${maxDelay} ms`)
     }
-    const command = [Op.SEND, 0, queue, id, data, headers ?? null, delay ?? null, due ?? null]
+    const command: unknown[] = [Op.SEND, 0, queue, id, data, headers ?? null, delay ?? null, due ?? null]
     if (this.producerId !== undefined) command.push(this.producerId, this.producerEpoch, ++this.producerSeq)
-    return this.channel.request("send", command, data.length + hsize + 64, false, movable) as Promise<SendResult>
+    else command.push(null, null, null)
+    // An id made up here, written for the first time, cannot be a duplicate: the relay skips its lookup.
+    command.push(options.id === undefined ? true : null)
+    return this.channel.request("send", command, data.length + hsize + 64, false, movable, FRESH) as Promise<SendResult>
   }
 
   /**

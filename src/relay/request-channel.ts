@@ -24,6 +24,8 @@ interface Request {
   readonly internal: boolean
   /** May be handed back unwritten when the relay is unreachable (another relay can take it). */
   readonly movable: boolean
+  /** A field of the command set to null on every write after the first (SEND's "first attempt" flag). */
+  readonly firstOnly: number
   sentOn: number
   resolve(value: unknown): void
   reject(err: Error): void
@@ -87,12 +89,12 @@ export class RequestChannel {
   }
 
   /** Sends a request (its rid goes in `command[1]`) and resolves with its answer's fields. */
-  request(kind: Kind, command: unknown[], bytes: number, internal = false, movable = false): Promise<unknown> {
+  request(kind: Kind, command: unknown[], bytes: number, internal = false, movable = false, firstOnly = -1): Promise<unknown> {
     if (this.isClosed) return Promise.reject(closedError(kind))
     const rid = ++this.lastRid
     command[1] = rid
     return new Promise((resolve, reject) => {
-      const req: Request = { rid, kind, command, bytes, deadline: Date.now() + this.sendTimeout, internal, movable, sentOn: 0, resolve, reject }
+      const req: Request = { rid, kind, command, bytes, deadline: Date.now() + this.sendTimeout, internal, movable, firstOnly, sentOn: 0, resolve, reject }
       this.pending.set(rid, req)
       if (internal) this.write(req)
       else {
@@ -117,6 +119,7 @@ export class RequestChannel {
 
   private write(req: Request): void {
     if (!this.isConnected) return // resent, or made again, on the next connection
+    if (req.sentOn !== 0 && req.firstOnly >= 0) req.command[req.firstOnly] = null
     req.sentOn = this.connection
     this.inflight++
     this.enqueue(req.command, req.bytes)

@@ -40,19 +40,22 @@ describe("the CLI relay killed with SIGKILL under idempotent producers", () => {
     let r = await restart(dir, "tcp://127.0.0.1:*")
     const endpoint = r.endpoint
     // Resends ride through the kills: nothing is given up within this long.
-    const producers = ["a", "b", "c"].map((name) => new RelayClient({ relay: endpoint, producerId: `svc-${name}`, sendTimeout: 60_000 }))
-    clients.push(...producers)
+    // Two idempotent producers with ids of their own, and a plain client whose ids are made up per send
+    // (its resends are caught by the id window alone).
+    const producers = ["a", "b"].map((name) => new RelayClient({ relay: endpoint, producerId: `svc-${name}`, sendTimeout: 60_000 }))
+    const plain = new RelayClient({ relay: endpoint, sendTimeout: 60_000 })
+    clients.push(...producers, plain)
     const confirmed = new Map<string, number>()
     let duplicates = 0
     let stopped = false
-    const loops = producers.flatMap((p, k) =>
+    const loops = [...producers, plain].flatMap((p, k) =>
       Array.from({ length: 8 }, async (_, j) => {
         for (let n = 0; !stopped; n++) {
-          const id = `p${k}-${j}-${n}`
-          const receipt = await p.send("exactly-once", id, { id })
+          const id = p === plain ? undefined : `p${k}-${j}-${n}`
+          const receipt = await p.send("exactly-once", `message ${k}-${j}-${n}`, { id })
           if (receipt.duplicate) duplicates++
-          expect(confirmed.has(id), `${id} confirmed twice`).toBe(false)
-          confirmed.set(id, receipt.seq)
+          expect(confirmed.has(receipt.id), `${receipt.id} confirmed twice`).toBe(false)
+          confirmed.set(receipt.id, receipt.seq)
         }
       }),
     )

@@ -61,7 +61,7 @@ function hello(core: NodeCore, session: Session, rid: number, c: unknown[]): voi
 }
 
 function send(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
-  const [, , queue, id, body, headers, delay, at, producerId, producerEpoch, producerSeq] = c
+  const [, , queue, id, body, headers, delay, at, producerId, producerEpoch, producerSeq, fresh] = c
   const hasDelay = delay !== null && delay !== undefined
   const hasAt = at !== null && at !== undefined
   if (hasDelay && hasAt) throw fail("ERR_RELAY_DELAY_CONFLICT", "delay and at exclude each other")
@@ -73,7 +73,7 @@ function send(core: NodeCore, session: Session, rid: number, c: unknown[]): void
     throw fail("ERR_RELAY_DELAY_TOO_LONG", `due in ${due - now} ms, beyond the relay's maxDelay of ${core.options.maxDelay} ms`)
   }
   const producer = producerId === null || producerId === undefined ? undefined : checkProducer(producerId, producerEpoch, producerSeq)
-  const op = messageOp(core, queue, id, body, headers, now, due > now ? due : 0, producer, false)
+  const op = messageOp(core, queue, id, body, headers, now, due > now ? due : 0, producer, false, fresh === true)
   core.committer.send(session, rid, op)
 }
 
@@ -82,7 +82,7 @@ function prepare(core: NodeCore, session: Session, rid: number, c: unknown[]): v
   const [, , queue, id, body, headers, producerId, producerEpoch, producerSeq] = c
   const producer = checkProducer(producerId, producerEpoch, producerSeq)
   const now = Date.now()
-  core.committer.send(session, rid, messageOp(core, queue, id, body, headers, now, now + core.options.checkAfter, producer, true))
+  core.committer.send(session, rid, messageOp(core, queue, id, body, headers, now, now + core.options.checkAfter, producer, true, false))
 }
 
 interface Producer {
@@ -109,6 +109,7 @@ function messageOp(
   due: number,
   producer: Producer | undefined,
   half: boolean,
+  fresh: boolean,
 ): MessageOp {
   if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
   if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
@@ -136,6 +137,7 @@ function messageOp(
     producerEpoch: producer?.producerEpoch ?? null,
     producerSeq: producer?.producerSeq ?? null,
     half,
+    fresh,
   }
 }
 

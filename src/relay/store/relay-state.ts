@@ -80,11 +80,11 @@ export class RelayState {
    * bytes), `payload` being an in-memory copy of a message to keep beside it;
    * returns its commit result.
    */
-  apply(op: StoreOp, seq: number, loc: number, size: number, payload?: StoredMessage): number {
+  apply(op: StoreOp, seq: number, loc: number, size: number, payload?: StoredMessage, staged = false): number {
     switch (op.type) {
       case "message": {
         this.hooks.pin(seq, loc, size)
-        this.remember(op, seq)
+        if (!staged) this.remember(op, seq)
         if (op.half === true) {
           this.delays.add({ queue: op.queue, id: op.id, seq, due: op.due, loc, size, half: true, checks: 0, producerId: op.producerId ?? null })
           this.queue(op.queue)
@@ -137,9 +137,9 @@ export class RelayState {
         const target = this.delays.find(op.queue, op.id)
         const entry = target === undefined ? undefined : this.delays.get(target)
         if (entry === undefined || entry.half !== true) {
-          const known = this.ids.get(op.queue, op.id, op.at)
-          if (known?.decision === Decision.committed) return Decided.committed
-          if (known?.decision === Decision.rolledBack) return Decided.rolledBack
+          const known = this.ids.decisionOf(op.queue, op.id, op.at)
+          if (known === Decision.committed) return Decided.committed
+          if (known === Decision.rolledBack) return Decided.rolledBack
           return 0
         }
         this.delays.remove(entry.seq)
@@ -175,8 +175,7 @@ export class RelayState {
     }
     if (op.dedupWindow) {
       this.ids.expire(now)
-      const entry = this.ids.get(op.queue, op.id, now)
-      if (entry !== undefined) return entry.seq
+      if (op.fresh !== true) return this.ids.seqOf(op.queue, op.id, now)
     }
     return 0
   }
@@ -192,10 +191,22 @@ export class RelayState {
     if (op.producerSeq != null && op.producerId && op.producerEpoch) this.producers.remove(op.producerId, op.producerEpoch, op.producerSeq, seq)
   }
 
-  private remember(op: MessageOp, seq: number): void {
-    if (op.dedupWindow && this.ids.get(op.queue, op.id, op.storedAt)?.seq !== seq) {
-      this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+  /**
+   * Puts back into the window what record `seq` (from before the checkpoint
+   * in use) added to it, if still in it at `now`: a message's id, or a half
+   * message's decision (with the half's seq when its own record came first).
+   */
+  recall(op: StoreOp, seq: number, now: number): void {
+    if (op.type === "message") {
+      if (op.dedupWindow && op.storedAt + op.dedupWindow > now) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+    } else if ((op.type === "commit" || op.type === "rollback") && op.dedupWindow && op.at + op.dedupWindow > now) {
+      const half = this.ids.seqOf(op.queue, op.id, now) || seq
+      this.ids.put(op.queue, op.id, half, op.at + op.dedupWindow, op.type === "commit" ? Decision.committed : Decision.rolledBack)
     }
+  }
+
+  private remember(op: MessageOp, seq: number): void {
+    if (op.dedupWindow) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
     if (op.producerSeq != null && op.producerId && op.producerEpoch) {
       this.producers.put(op.producerId, op.producerEpoch, op.producerSeq, seq, op.storedAt)
     }
@@ -257,7 +268,7 @@ export class RelayState {
     return out
   }
 
-  /** The state as plain data, for a checkpoint; de-duplication entries of seqs up to `upTo` (those durable). */
+  /** The state as plain data, for a checkpoint; producer receipts of seqs up to `upTo` (those durable). */
   snapshot(upTo = Infinity, now = Date.now()): StateSnapshot {
     const queues: QueueSnapshot[] = []
     for (const q of this.queues.values()) {
@@ -276,12 +287,10 @@ export class RelayState {
       if (d.half === true) delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size, 1, d.checks ?? 0, d.producerId ?? null])
       else delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size])
     }
-    const ids: IdSnapshot[] = []
-    for (const e of this.ids.entries(upTo, now)) ids.push([e.queue, e.id, e.seq, e.expires, e.decision])
-    return { queues, delayed, ids, producers: this.producers.snapshot(upTo, now) }
+    return { queues, delayed, producers: this.producers.snapshot(upTo, now) }
   }
 
-  /** Rebuilds the state from a snapshot, pinning every payload it references. */
+  /** Rebuilds the state from a snapshot, pinning every payload it references (the id window is rebuilt by `recall`). */
   restore(snapshot: StateSnapshot): void {
     for (const [name, first, raw, groups] of snapshot.queues) {
       const queue = this.queue(name)
@@ -307,7 +316,6 @@ export class RelayState {
       else this.delays.add({ queue, id, seq, due, loc, size })
       this.hooks.pin(seq, loc, size)
     }
-    for (const [queue, id, seq, expires, decision] of snapshot.ids ?? []) this.ids.put(queue, id, seq, expires, decision as Decision)
     this.producers.restore(snapshot.producers ?? [])
   }
 
@@ -350,13 +358,10 @@ type GroupSnapshot = [string, number, number, string, number, number[], number[]
 type QueueSnapshot = [string, number, Uint8Array, GroupSnapshot[]]
 /** [queue, id, seq, due, loc, size] and, for a half message, [..., 1, checks, producerId] */
 type DelayedSnapshot = [string, string, number, number, number, number, (0 | 1)?, number?, (string | null)?]
-/** [queue, id, seq, expires, decision] */
-type IdSnapshot = [string, string, number, number, number]
 
 export interface StateSnapshot {
   queues: QueueSnapshot[]
   delayed: DelayedSnapshot[]
-  /** Added with de-duplication; absent in older checkpoints. */
-  ids?: IdSnapshot[]
+  /** Idempotent producers' receipts; absent in older checkpoints. */
   producers?: ProducerSnapshot[]
 }

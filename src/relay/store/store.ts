@@ -52,6 +52,12 @@ export interface MessageOp {
    * `commit` op; `due` is then when the relay first asks its producer about it.
    */
   readonly half?: boolean
+  /**
+   * The producer made the id up for this message and sends it for the first
+   * time: it cannot be a duplicate by id, so the store may skip that lookup
+   * (it still records the id for resends, which come without the flag).
+   */
+  readonly fresh?: boolean
 }
 
 /** Creates a consumer group, starting at the oldest message the queue still stores. No-op if it exists. */

@@ -127,26 +127,28 @@ describe("entry ring", () => {
 })
 
 describe("relay state: de-duplication and half messages", () => {
-  it("restores ids in the window, producer receipts and half messages with their check counts from a snapshot", () => {
+  it("restores producer receipts and half messages with their check counts from a snapshot, and recalls ids in the window from records", () => {
     const m = machine()
     const now = Date.now()
     const base = { type: "message", body: Buffer.from("x"), headers: null, storedAt: now, due: 0, dedupWindow: 60_000 } as const
     const a = m.apply({ ...base, queue: "q", id: "a", producerId: "p", producerEpoch: "e", producerSeq: 1 })
     const half = m.apply({ ...base, queue: "q", id: "h", due: now + 1000, half: true, producerId: "p", producerEpoch: "e", producerSeq: 2 })
     m.apply({ type: "check", queue: "q", seq: half, checks: 2, next: now + 5000 })
-    // An old id, out of the window by now.
-    m.apply({ ...base, queue: "q", id: "old", storedAt: now - 120_000 })
     const copy = machine()
     copy.state.restore(m.state.snapshot(Infinity, now))
-    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "a" }, now)).toBe(a)
+    // The producer's receipts come with the snapshot; the id window from the records (the log keeps them).
     expect(copy.state.duplicateOf({ ...base, queue: "q", id: "new", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(a)
+    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "a" }, now)).toBe(0)
+    copy.state.recall({ ...base, queue: "q", id: "a" }, a, now)
+    copy.state.recall({ ...base, queue: "q", id: "old", storedAt: now - 120_000 }, 9, now)
+    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "a" }, now)).toBe(a)
     expect(copy.state.duplicateOf({ ...base, queue: "q", id: "old" }, now)).toBe(0)
     expect(copy.state.delays.get(half)).toMatchObject({ half: true, checks: 2, due: now + 5000, producerId: "p" })
-    expect(copy.state.queueInfos()[0]).toMatchObject({ depth: 2, delayed: 0, prepared: 1 })
-    // Only what is durable goes into a checkpoint: entries of seqs past `upTo` stay out.
+    expect(copy.state.queueInfos()[0]).toMatchObject({ depth: 1, delayed: 0, prepared: 1 })
+    // Only what is durable goes into a checkpoint: receipts of seqs past `upTo` stay out.
     const partial = machine()
     partial.state.restore(m.state.snapshot(a - 1, now))
-    expect(partial.state.duplicateOf({ ...base, queue: "q", id: "a", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(0)
+    expect(partial.state.duplicateOf({ ...base, queue: "q", id: "z", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(0)
   })
 
   it("decides a half message once: commit joins the queue, a later rollback reports the earlier decision", () => {

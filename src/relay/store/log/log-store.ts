@@ -32,6 +32,7 @@ import { encodeOp } from "./op-codec.js"
 import { readPayloads } from "./payload-reader.js"
 import { replay } from "./recovery.js"
 import { SegmentWriter } from "./segment-writer.js"
+import { scanWindow } from "./window-scan.js"
 import { type Segment, SegmentList, segmentBases } from "./segments.js"
 
 export interface LogStoreOptions {
@@ -155,11 +156,14 @@ export class LogStore implements RelayStore {
     if (checkpoint !== undefined) {
       this.state.restore(checkpoint.state)
       this.appliedAt = { segment: checkpoint.segment, offset: checkpoint.offset }
+      await this.recallWindow(checkpoint, notes)
     }
     const from = checkpoint === undefined ? undefined : { segment: checkpoint.segment, offset: checkpoint.offset, lastSeq: checkpoint.lastSeq }
     const result = await replay(this.fs, this.segments.items, from, (op, seq, loc, size) => {
       this.state.apply(op, seq, loc, size)
-      this.appliedAt = { segment: this.segments.of(seq)!.base, offset: loc + size }
+      const segment = this.segments.of(seq)!
+      this.extendWindow(segment, op)
+      this.appliedAt = { segment: segment.base, offset: loc + size }
     })
     for (const segment of result.empty) {
       await this.fs.close(segment.fd!)
@@ -178,6 +182,10 @@ export class LogStore implements RelayStore {
     if (result.replayed > 0) await this.checkpoint()
     this.timer = setInterval(() => {
       if (this.changed && this.checkpointing === undefined) this.requestCheckpoint()
+      // A segment kept only for its ids' window may go once that has passed, even with nothing new.
+      else if (this.segments.items.some((seg) => seg.live <= 0 && seg.windowUntil > 0 && seg.windowUntil <= Date.now())) {
+        void this.checkpointer.cleanup().catch(() => undefined)
+      }
     }, this.checkpointInterval)
     this.timer.unref()
     return { queues: this.state.queueInfos(), corruption, notes, durationMs: performance.now() - started }
@@ -206,7 +214,7 @@ export class LogStore implements RelayStore {
     let now = 0
     try {
       for (const op of ops) {
-        const idempotent = op.type === "message" && (op.dedupWindow || op.producerSeq != null)
+        const idempotent = op.type === "message" && isIdempotent(op)
         if (idempotent) {
           const original = this.state.duplicateOf(op, now || (now = Date.now()))
           if (original > 0) {
@@ -352,6 +360,7 @@ export class LogStore implements RelayStore {
 
   private applyBatch(batch: Batch, first: number): void {
     const results = new Array<number>(batch.ops.length)
+    const last = batch.lastSeq()
     for (let i = 0; i < batch.ops.length; i++) {
       const op = batch.ops[i]!
       const seq = batch.seqs[i]!
@@ -359,11 +368,16 @@ export class LogStore implements RelayStore {
         results[i] = seq // a duplicate: minus the original's seq
         continue
       }
-      const kept = op.type === "message" && op.due === 0 && op.half !== true ? this.cache.keep(op, seq) : undefined
-      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept)
+      let kept: StoredMessage | undefined
+      let staged = false
+      if (op.type === "message") {
+        if (op.due === 0 && op.half !== true) kept = this.cache.keep(op, seq)
+        staged = isIdempotent(op)
+      }
+      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept, staged)
+      this.extendWindow(this.writer.active!, op)
     }
     const bytes = batch.writer.length
-    const last = batch.lastSeq()
     if (last > 0) {
       this.lastApplied = last
       this.appliedAt = { segment: this.writer.active!.base, offset: first + bytes }
@@ -381,6 +395,30 @@ export class LogStore implements RelayStore {
       const op = batch.ops[i]!
       if (op.type === "message" && batch.seqs[i]! > 0) this.state.unstage(op, batch.seqs[i]!)
     }
+  }
+
+  /** Keeps `segment` while an id recorded in it by `op` is in the de-duplication window. */
+  private extendWindow(segment: Segment, op: StoreOp): void {
+    let until = 0
+    if (op.type === "message") until = op.dedupWindow ? op.storedAt + op.dedupWindow : 0
+    else if (op.type === "commit" || op.type === "rollback") until = op.dedupWindow ? op.at + op.dedupWindow : 0
+    if (until > segment.windowUntil) segment.windowUntil = until
+  }
+
+  /** Rebuilds the id window from the segments the checkpoint says hold ids still in it (up to its last record). */
+  private async recallWindow(checkpoint: Checkpoint, notes: string[]): Promise<void> {
+    const now = Date.now()
+    const windows = checkpoint.windows ?? []
+    let scanned = 0
+    let skipped = 0
+    for (let i = 0; i + 1 < windows.length; i += 2) {
+      const segment = this.segments.items.find((s) => s.base === windows[i])
+      if (segment === undefined || windows[i + 1]! <= now) continue
+      segment.windowUntil = windows[i + 1]!
+      skipped += await scanWindow(this.fs, segment, checkpoint.lastSeq, (op, seq) => this.state.recall(op, seq, now))
+      scanned++
+    }
+    if (scanned > 0) notes.push(`de-duplication window rebuilt from ${scanned} segments${skipped > 0 ? ` (${skipped} unreadable records skipped)` : ""}`)
   }
 
   private becameIdle(): void {
@@ -422,12 +460,18 @@ export class LogStore implements RelayStore {
       offset: this.appliedAt.offset,
       created: Date.now(),
       state: this.state.snapshot(this.lastApplied),
+      windows: this.segments.items.filter((seg) => seg.windowUntil > Date.now()).flatMap((seg) => [seg.base, seg.windowUntil]),
     }
     this.bytesSinceCheckpoint = 0
     this.changed = false
     this.wantCleanup = false
     await this.checkpointer.write(checkpoint)
   }
+}
+
+/** A message checked for duplicates when staged (and then remembered already). */
+function isIdempotent(op: MessageOp): boolean {
+  return op.dedupWindow !== undefined && op.dedupWindow > 0 ? true : op.producerSeq !== null && op.producerSeq !== undefined
 }
 
 function storeError(err: unknown): ZmeshError {
