@@ -11,6 +11,7 @@ import { storeError } from "./connection.js"
 import { MAX_BYTES, MAX_ROWS, insertMessages, wokenBy } from "./message-writer.js"
 import { ACK, CANCEL, CHECK, CREATE_GROUP, DECIDE, LOCK_FOR_GROUP, NOTIFY, POSITIONS, RELEASE, RETRY, prepared } from "./queries.js"
 import type { QueueBook } from "./queue-book.js"
+import { encodeText } from "./rows.js"
 
 export interface BatchContext {
   readonly book: QueueBook
@@ -217,7 +218,7 @@ async function release(client: PgClient, run: ReleaseOp[], offset: number, resul
 async function cancel(client: PgClient, run: CancelOp[], offset: number, results: number[], effects: Effect[], ctx: BatchContext): Promise<void> {
   for (let k = 0; k < run.length; k++) {
     const op = run[k]!
-    const { rows } = await client.query(prepared("cancel", CANCEL, [op.queue, op.id]))
+    const { rows } = await client.query(prepared("cancel", CANCEL, [op.queue, encodeText(op.id)]))
     const seq = rows[0]?.seq as number | undefined
     if (seq === undefined) continue
     results[offset + k] = seq
@@ -231,7 +232,7 @@ async function cancel(client: PgClient, run: CancelOp[], offset: number, results
 /** A half message's commit or rollback (results as RelayStore.commit says). */
 async function decide(client: PgClient, op: CommitOp | RollbackOp, index: number, results: number[], effects: Effect[], woken: Set<string>, ctx: BatchContext): Promise<void> {
   const decision = op.type === "commit" ? 1 : 2
-  const { rows } = await client.query(prepared("decide", DECIDE, [op.queue, op.id, decision, op.at, op.dedupWindow ?? 0]))
+  const { rows } = await client.query(prepared("decide", DECIDE, [op.queue, encodeText(op.id), decision, op.at, op.dedupWindow ?? 0]))
   const row = rows[0]!
   const pos = row.pos as number | null
   const dropped = row.dropped as number | null

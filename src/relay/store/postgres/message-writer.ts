@@ -8,6 +8,7 @@ import type { MessageOp } from "../store.js"
 import type { PgClient } from "./connection.js"
 import { INSERT_MESSAGES, ORIGINAL, prepared } from "./queries.js"
 import type { QueueBook } from "./queue-book.js"
+import { encodeText } from "./rows.js"
 
 /** Messages per INSERT statement, and body bytes. */
 export const MAX_ROWS = 2000
@@ -102,7 +103,7 @@ async function insertPart(run: readonly MessageOp[], part: readonly number[], by
       queueIndex.set(op.queue, (q = queues.length))
     }
     qi[j] = q
-    ids[j] = op.id
+    ids[j] = encodeText(op.id)
     body.set(op.body, at)
     offs[j] = at
     lens[j] = op.body.length
@@ -111,7 +112,7 @@ async function insertPart(run: readonly MessageOp[], part: readonly number[], by
     stored[j] = op.storedAt
     due[j] = op.due
     pids[j] = op.producerId ?? null
-    peps[j] = op.producerEpoch ?? null
+    peps[j] = op.producerEpoch == null ? null : encodeText(op.producerEpoch)
     pseqs[j] = op.producerSeq ?? null
     wins[j] = op.dedupWindow ?? 0
     halves[j] = op.half === true
@@ -131,7 +132,7 @@ async function insertPart(run: readonly MessageOp[], part: readonly number[], by
   for (const [ord, orig] of (row.dups as Array<[number, number | null]> | null) ?? []) {
     const op = run[part[ord - 1]!]!
     // Stored by another node at this very moment: not in the statement's snapshot, in the next one.
-    const original = orig ?? ((await w.client.query(prepared("original", ORIGINAL, [op.queue, op.id]))).rows[0]?.seq as number | undefined)
+    const original = orig ?? ((await w.client.query(prepared("original", ORIGINAL, [op.queue, encodeText(op.id)]))).rows[0]?.seq as number | undefined)
     if (original === undefined) throw new Error(`${op.queue}/${op.id} was refused as a duplicate of a message that cannot be found`)
     w.results[w.offset + part[ord - 1]!] = -original
   }

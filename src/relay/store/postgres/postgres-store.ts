@@ -16,7 +16,7 @@ import { Connection, type ConnectionOptions, loadDriver, storeError } from "./co
 import { Listener } from "./listener.js"
 import * as Q from "./queries.js"
 import { QueueBook } from "./queue-book.js"
-import { nodeInfo, pending, positive, settingsOf, stored } from "./rows.js"
+import { decodeText, nodeInfo, pending, positive, settingsOf, stored } from "./rows.js"
 import { migrate } from "./schema.js"
 
 export interface PostgresStoreOptions {
@@ -106,7 +106,8 @@ export class PostgresStore implements RelayStore {
     this.connectTimeout = positive("connectTimeout", options.connectTimeout, 10_000)
     this.maxBytes = options.maxBytes ?? Infinity
     this.lockKey = lockHash(`zmesh:${schema}`)
-    this.channel = `zmesh_${schema}`
+    // A channel name is an identifier: at most 63 bytes (two schemas sharing a long prefix only wake each other for nothing).
+    this.channel = `zmesh_${schema}`.slice(0, 63)
   }
 
   async open(): Promise<Recovery> {
@@ -210,7 +211,7 @@ export class PostgresStore implements RelayStore {
     const { rows } = await this.reader!.query(Q.prepared("due", Q.DUE, [now, max]), "read the delay index")
     return rows.map((r): DueMessage => {
       const d = { queue: r.queue as string, seq: r.seq as number, due: r.due as number }
-      return r.half === true ? { ...d, half: true, id: r.id as string, producerId: (r.producer_id as string | null) ?? null, checks: r.checks as number } : d
+      return r.half === true ? { ...d, half: true, id: decodeText(r.id as string), producerId: (r.producer_id as string | null) ?? null, checks: r.checks as number } : d
     })
   }
 

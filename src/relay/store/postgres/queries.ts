@@ -36,7 +36,7 @@ WITH v AS MATERIALIZED (
   SELECT * FROM v WHERE ord NOT IN (SELECT ord FROM pr) AND (win = 0 OR s IN (SELECT seq FROM w))
 ), m AS (
   INSERT INTO messages (seq, queue, pos, id, body, headers, stored_at, due, producer_id, producer_epoch, producer_seq, half)
-  SELECT s, q, CASE WHEN du = 0 AND NOT half THEN s END, i, substring($3::bytea FROM off + 1 FOR len), h::jsonb, st, du, pid, pep, pseq, half
+  SELECT s, q, CASE WHEN du = 0 AND NOT half THEN s END, i, substring($3::bytea FROM off + 1 FOR len), h, st, du, pid, pep, pseq, half
   FROM keep
   RETURNING seq, queue, pos
 ), rc AS (

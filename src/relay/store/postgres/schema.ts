@@ -20,7 +20,7 @@ export const MIGRATIONS: readonly string[] = [
     pos bigint,
     id text NOT NULL,
     body bytea NOT NULL,
-    headers jsonb,
+    headers text,
     stored_at bigint NOT NULL,
     due bigint NOT NULL,
     producer_id text,
