@@ -93,9 +93,10 @@ d AS (
   DELETE FROM deliveries x USING a WHERE x.group_id = a.gid AND x.pos = a.pos
   RETURNING x.group_id, x.pos, x.seq
 ), m AS (
-  DELETE FROM messages m USING d WHERE m.seq = d.seq AND NOT EXISTS (
+  -- NOT IN over d is one hashed lookup per row (a correlated NOT EXISTS over d scanned it for each: quadratic).
+  DELETE FROM messages m USING (SELECT DISTINCT seq FROM d) dd WHERE m.seq = dd.seq AND NOT EXISTS (
     SELECT 1 FROM groups g JOIN deliveries o ON o.group_id = g.id AND o.pos = m.pos
-    WHERE g.queue = m.queue AND NOT EXISTS (SELECT 1 FROM d d2 WHERE d2.group_id = o.group_id AND d2.pos = o.pos)
+    WHERE g.queue = m.queue AND (o.group_id, o.pos) NOT IN (SELECT group_id, pos FROM d)
   )
   RETURNING m.queue
 )
