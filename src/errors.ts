@@ -98,6 +98,14 @@ export const ErrorCode = {
   ERR_RELAY_CORRUPT: "ERR_RELAY_CORRUPT",
   /** Relay: the data folder cannot be used (not writable, not a folder, or locked by a running relay). */
   ERR_RELAY_DATA_DIR: "ERR_RELAY_DATA_DIR",
+  /** Relay: tx.commit() of a half message rolled back before (by rollback() or after unanswered check-backs). */
+  ERR_RELAY_TX_ROLLED_BACK: "ERR_RELAY_TX_ROLLED_BACK",
+  /** Relay: tx.rollback() of a half message committed before. */
+  ERR_RELAY_TX_COMMITTED: "ERR_RELAY_TX_COMMITTED",
+  /** Relay: a decision for a half message the relay does not know (never prepared, or decided longer ago than dedupWindow). */
+  ERR_RELAY_TX_UNKNOWN: "ERR_RELAY_TX_UNKNOWN",
+  /** Relay: a store needs a driver package that is not installed (`PostgresStore` needs `pg`). */
+  ERR_RELAY_STORE_DRIVER: "ERR_RELAY_STORE_DRIVER",
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

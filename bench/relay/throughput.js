@@ -10,16 +10,26 @@
  *   message (acks in flight together, each resolving once durable).
  * - the store alone: LogStore.commit() of one message per call with the same
  *   numbers in flight, in one process, no network.
+ * - idempotency (issue 12; see idempotency.js): confirmed sends/s at 256 in
+ *   flight with the de-duplication window on, off, and with an idempotent
+ *   producer; prepare + commit pairs/s at 1 and 64 in flight.
+ * - with --pg (a throwaway PostgreSQL cluster, fsync and synchronous_commit
+ *   on) or --store postgres://...: the first three for PostgresStore, in the
+ *   same run (a relay started with --store; a fresh schema per round).
  *
- *   npm run build && node bench/relay/throughput.js          # ~1 min here
+ *   npm run build && node bench/relay/throughput.js          # ~3 min here
  *   node bench/relay/throughput.js --quick --reps 1
+ *   node bench/relay/throughput.js --pg                      # the embedded log and PostgreSQL side by side
+ *   node bench/relay/throughput.js --pg --dedup-window 0     # ... without the de-duplication window
+ *   node bench/relay/throughput.js --skip-idempotency        # without idempotency.js's part
  *   node bench/relay/throughput.js --strace                  # also count syscalls of the relay (needs strace)
  *
  * Each cell is the median of --reps rounds (default 3); a round uses a fresh
  * data folder under the OS temp folder (the same disk as /tmp). Beside the
  * rates, the CPU time (user + system, all threads) each process spent per
  * message in the timed part: steadier than the rates while other processes
- * load the machine (the producer reads the relay's from /proc, Linux only).
+ * load the machine (the producer and consumer read the relay's from /proc,
+ * Linux only; a PostgreSQL server's own CPU is not in it).
  */
 import { spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -28,6 +38,8 @@ import path from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { childIO, childSpec, installCleanup, isChild, log, machine, median, num, startChild, table } from "../e2e/lib.js"
+import { idempotencyCounts, idempotencyReport, idempotencyRound } from "./idempotency.js"
+import { startPg } from "./pg-cluster.js"
 
 const SCRIPT = fileURLToPath(import.meta.url)
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
@@ -63,7 +75,7 @@ function perMessage(a, b, n) {
   return a === undefined || b === undefined ? undefined : (b - a) / n
 }
 
-/** @param {{ role: string, endpoint?: string, relayPid?: number, dir?: string, counts?: Record<string, number> }} spec */
+/** @param {{ role: string, endpoint?: string, relayPid?: number, dir?: string, counts?: Record<string, number>, pg?: string, schema?: string }} spec */
 async function child(spec) {
   const io = childIO()
   const relay = await import("zmesh/relay")
@@ -133,7 +145,7 @@ async function child(spec) {
     for (const inflight of INFLIGHT) {
       const n = /** @type {Record<string, number>} */ (spec.counts)[inflight]
       const dir = mkdtempSync(path.join(/** @type {string} */ (spec.dir), `store-${inflight}-`))
-      const store = new relay.LogStore({ dir })
+      const store = spec.pg ? new relay.PostgresStore({ connectionString: spec.pg, schema: `${spec.schema}_${inflight}` }) : new relay.LogStore({ dir })
       await store.open()
       let warm = 0
       await Promise.all(Array.from({ length: inflight }, async () => {
@@ -167,11 +179,15 @@ async function parent() {
       quick: { type: "boolean", default: false },
       reps: { type: "string", default: "3" },
       strace: { type: "boolean", default: false },
+      pg: { type: "boolean", default: false },
+      "dedup-window": { type: "string" },
+      store: { type: "string" },
+      "skip-idempotency": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   })
   if (values.help) {
-    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace]\n")
+    process.stdout.write("usage: node bench/relay/throughput.js [--quick] [--reps N] [--strace] [--pg | --store postgres://...] [--dedup-window MS] [--skip-idempotency]\n")
     return
   }
   if (!existsSync(CLI)) throw new Error("build first: npm run build")
@@ -179,7 +195,17 @@ async function parent() {
   const scale = values.quick ? 0.1 : 1
   /** @type {Record<string, number>} */
   const counts = { 1: Math.round(3000 * scale), 16: Math.round(40_000 * scale), 256: Math.round(400_000 * scale) }
+  const idemCounts = values["skip-idempotency"] ? undefined : idempotencyCounts(scale)
   const tmp = installCleanup()
+  /** @type {{ url: string, version: string, stop(): void } | undefined} */
+  let cluster
+  if (values.pg) {
+    cluster = await startPg()
+    process.on("exit", () => cluster?.stop())
+  }
+  const pgUrl = values.store ?? cluster?.url
+  /** @type {Array<"log" | "pg">} */
+  const kinds = pgUrl === undefined ? ["log"] : ["log", "pg"]
   const header = machine("Relay throughput, 256 B messages, durable (fdatasync before confirm)")
   log(header)
   /** @type {Record<string, number[]>} */
@@ -187,94 +213,127 @@ async function parent() {
   const add = (/** @type {string} */ key, /** @type {number} */ v) => (results[key] ??= []).push(v)
   let straceReport = ""
   for (let rep = 0; rep < reps; rep++) {
-    // The store alone.
-    const store = startChild(SCRIPT, { role: "store", dir: tmp, counts }, "store")
-    for (const inflight of INFLIGHT) {
-      const m = await store.next("stored", 600_000)
-      add(`store ${inflight}`, m.rate)
-      if (m.cpu !== undefined) add(`store cpu ${inflight}`, m.cpu)
-      log(`round ${rep + 1}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits, ${cpuText(m.cpu)} CPU per message)`)
-    }
-    await store.exited(10_000)
-    // End to end.
-    const dir = mkdtempSync(path.join(tmp, "relay-"))
-    const straceOut = path.join(tmp, `strace-${rep}.txt`)
-    const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", "--data", dir, "--stats-interval", "0"]
-    const useStrace = values.strace && rep === 0
-    const relay = useStrace
-      ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
-      : spawn(process.execPath, [...process.execArgv, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
-    let relayOut = ""
-    const endpoint = await new Promise((resolve, reject) => {
-      relay.stdout.on("data", (d) => {
-        relayOut += d.toString()
-        const m = /listening on (\S+)/.exec(relayOut)
-        if (m) resolve(m[1])
+    for (const kind of kinds) {
+      const name = kind === "pg" ? "PostgreSQL" : "embedded log"
+      const schema = `bench_${process.pid}_${rep}`
+      // The store alone.
+      const store = startChild(SCRIPT, { role: "store", dir: tmp, counts, ...(kind === "pg" ? { pg: pgUrl, schema } : {}) }, "store")
+      for (const inflight of INFLIGHT) {
+        const m = await store.next("stored", 600_000)
+        add(`${kind} store ${inflight}`, m.rate)
+        if (m.cpu !== undefined) add(`${kind} store cpu ${inflight}`, m.cpu)
+        log(`round ${rep + 1}, ${name}: store alone, ${inflight} in flight: ${num(m.rate)} msg/s (${m.commits} group commits, ${cpuText(m.cpu)} CPU per message)`)
+      }
+      await store.exited(10_000)
+      // End to end.
+      const dir = mkdtempSync(path.join(tmp, "relay-"))
+      const straceOut = path.join(tmp, `strace-${rep}.txt`)
+      const where = kind === "pg" ? ["--store", /** @type {string} */ (pgUrl), "--schema", `${schema}_relay`] : ["--data", dir]
+      const dedup = values["dedup-window"] === undefined ? [] : ["--dedup-window", values["dedup-window"]]
+      const relayArgs = [CLI, "relay", "--bind", "tcp://127.0.0.1:*", ...where, ...dedup, "--stats-interval", "0"]
+      const useStrace = values.strace && rep === 0 && kind === "log"
+      const relay = useStrace
+        ? spawn("strace", ["-f", "-qq", "-o", straceOut, "-e", "trace=fdatasync,fsync,pwrite64,pwritev,write,writev", process.execPath, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+        : spawn(process.execPath, [...process.execArgv, ...relayArgs], { stdio: ["ignore", "pipe", "inherit"] })
+      let relayOut = ""
+      const endpoint = await new Promise((resolve, reject) => {
+        relay.stdout.on("data", (d) => {
+          relayOut += d.toString()
+          const m = /listening on (\S+)/.exec(relayOut)
+          if (m) resolve(m[1])
+        })
+        relay.on("exit", (code) => reject(new Error(`relay exited (${code}): ${relayOut}`)))
       })
-      relay.on("exit", (code) => reject(new Error(`relay exited (${code}): ${relayOut}`)))
-    })
-    // The relay's own pid (under strace, `relay` is strace).
-    const relayPid = Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid)
-    const producer = startChild(SCRIPT, { role: "producer", endpoint, relayPid, counts }, "producer")
-    for (const inflight of INFLIGHT) {
-      const m = await producer.next("sent", 600_000)
-      add(`relay ${inflight}`, m.rate)
-      if (m.cpu !== undefined) add(`producer cpu ${inflight}`, m.cpu)
-      if (m.relayCpu !== undefined) add(`relay cpu ${inflight}`, m.relayCpu)
-      log(`round ${rep + 1}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s (CPU per message: producer ${cpuText(m.cpu)}, relay ${cpuText(m.relayCpu)})`)
+      // The relay's own pid (under strace, `relay` is strace).
+      const relayPid = Number(/pid (\d+)\)/.exec(relayOut)?.[1] ?? relay.pid)
+      const producer = startChild(SCRIPT, { role: "producer", endpoint, relayPid, counts }, "producer")
+      for (const inflight of INFLIGHT) {
+        const m = await producer.next("sent", 600_000)
+        add(`${kind} relay ${inflight}`, m.rate)
+        if (m.cpu !== undefined) add(`${kind} producer cpu ${inflight}`, m.cpu)
+        if (m.relayCpu !== undefined) add(`${kind} relay cpu ${inflight}`, m.relayCpu)
+        log(`round ${rep + 1}, ${name}: relay, ${inflight} in flight: ${num(m.rate)} confirmed msg/s (CPU per message: producer ${cpuText(m.cpu)}, relay ${cpuText(m.relayCpu)})`)
+      }
+      await producer.exited(10_000)
+      const consumer = startChild(SCRIPT, { role: "consumer", endpoint, relayPid, counts }, "consumer")
+      const drained = await consumer.next("drained", 600_000)
+      if (drained.bad > 0) throw new Error(`${drained.bad} messages came back with the wrong size`)
+      add(`${kind} drain`, drained.rate)
+      if (drained.cpu !== undefined) add(`${kind} consumer cpu`, drained.cpu)
+      if (drained.relayCpu !== undefined) add(`${kind} relay cpu drain`, drained.relayCpu)
+      log(`round ${rep + 1}, ${name}: drain with acks: ${num(drained.rate)} msg/s (CPU per message: consumer ${cpuText(drained.cpu)}, relay ${cpuText(drained.relayCpu)})`)
+      await consumer.exited(10_000)
+      const exited = new Promise((resolve) => relay.on("exit", resolve))
+      process.kill(relayPid, "SIGTERM")
+      await exited
+      const commits = /(\d+) group commits/.exec(relayOut)?.[1]
+      if (useStrace) {
+        straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "", String(relayPid))
+        log(straceReport)
+      }
+      log(`round ${rep + 1}, ${name}: the relay made ${commits ?? "?"} group commits`)
+      rmSync(dir, { recursive: true, force: true })
+      if (kind === "pg") await dropSchemas(/** @type {string} */ (pgUrl), schema)
     }
-    await producer.exited(10_000)
-    const consumer = startChild(SCRIPT, { role: "consumer", endpoint, relayPid, counts }, "consumer")
-    const drained = await consumer.next("drained", 600_000)
-    if (drained.bad > 0) throw new Error(`${drained.bad} messages came back with the wrong size`)
-    add("drain", drained.rate)
-    if (drained.cpu !== undefined) add("consumer cpu", drained.cpu)
-    if (drained.relayCpu !== undefined) add("relay cpu drain", drained.relayCpu)
-    log(`round ${rep + 1}: drain with acks: ${num(drained.rate)} msg/s (CPU per message: consumer ${cpuText(drained.cpu)}, relay ${cpuText(drained.relayCpu)})`)
-    await consumer.exited(10_000)
-    const exited = new Promise((resolve) => relay.on("exit", resolve))
-    process.kill(relayPid, "SIGTERM")
-    await exited
-    const commits = /(\d+) group commits/.exec(relayOut)?.[1]
-    if (useStrace) {
-      const mainTid = /pid (\d+)\)/.exec(relayOut)?.[1] ?? ""
-      straceReport = syncReport(readFileSync(straceOut, "utf8"), relayOut.split("\n").find((l) => /stopped/.test(l)) ?? "", mainTid)
-      log(straceReport)
-    }
-    log(`round ${rep + 1}: the relay made ${commits ?? "?"} group commits`)
-    rmSync(dir, { recursive: true, force: true })
+    // Idempotency: relays and producers of its own (idempotency.js), on the embedded log.
+    if (idemCounts !== undefined) await idempotencyRound(tmp, rep, idemCounts, add)
   }
   const m = (/** @type {string} */ k) => median(results[k] ?? [0])
-  const rows = [["in flight", "store alone msg/s", "relay e2e confirmed msg/s", "relay/store"]]
+  const rows = [["in flight", ...kinds.flatMap((k) => (k === "pg" ? ["PostgreSQL store alone", "PostgreSQL relay e2e confirmed msg/s"] : ["log store alone msg/s", "log relay e2e confirmed msg/s", "relay/store"]))]]
   for (const inflight of INFLIGHT) {
-    rows.push([String(inflight), num(m(`store ${inflight}`)), num(m(`relay ${inflight}`)), `${(m(`relay ${inflight}`) / m(`store ${inflight}`)).toFixed(2)}x`])
+    const row = [String(inflight), num(m(`log store ${inflight}`)), num(m(`log relay ${inflight}`)), `${(m(`log relay ${inflight}`) / m(`log store ${inflight}`)).toFixed(2)}x`]
+    if (kinds.includes("pg")) row.push(num(m(`pg store ${inflight}`)), num(m(`pg relay ${inflight}`)))
+    rows.push(row)
   }
   const mc = (/** @type {string} */ k) => (results[k] === undefined ? "-" : median(results[k]).toFixed(1))
   const cpuRows = [["in flight", "store alone", "producer", "relay", "producer + relay"]]
-  for (const inflight of INFLIGHT) {
-    const both = results[`relay cpu ${inflight}`] === undefined ? "-" : (median(results[`producer cpu ${inflight}`] ?? [0]) + median(results[`relay cpu ${inflight}`])).toFixed(1)
-    cpuRows.push([String(inflight), mc(`store cpu ${inflight}`), mc(`producer cpu ${inflight}`), mc(`relay cpu ${inflight}`), both])
+  for (const kind of kinds) {
+    const label = (/** @type {string} */ s) => (kinds.length > 1 ? `${kind === "pg" ? "PostgreSQL" : "log"} ${s}` : s)
+    for (const inflight of INFLIGHT) {
+      const producerCpu = results[`${kind} producer cpu ${inflight}`]
+      const relayCpu = results[`${kind} relay cpu ${inflight}`]
+      const both = producerCpu === undefined || relayCpu === undefined ? "-" : (median(producerCpu) + median(relayCpu)).toFixed(1)
+      cpuRows.push([label(String(inflight)), mc(`${kind} store cpu ${inflight}`), mc(`${kind} producer cpu ${inflight}`), mc(`${kind} relay cpu ${inflight}`), both])
+    }
+    cpuRows.push([label("drain"), "", `${mc(`${kind} consumer cpu`)} (consumer)`, mc(`${kind} relay cpu drain`), ""])
   }
-  cpuRows.push(["drain", "", `${mc("consumer cpu")} (consumer)`, mc("relay cpu drain"), ""])
   const out = [
     header,
     `counts: ${counts[1]} / ${counts[16]} / ${counts[256]} messages at 1 / 16 / 256 in flight; median of ${reps}; load average at end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    `the relays' de-duplication window: ${values["dedup-window"] === undefined ? "the default (120000 ms): every send is checked against, and recorded in, the window" : `${values["dedup-window"]} ms`}`,
+    ...(kinds.includes("pg") ? [`PostgreSQL: ${cluster !== undefined ? `a throwaway cluster (PostgreSQL ${cluster.version}, fsync and synchronous_commit on, defaults otherwise) on this machine` : "the server given with --store"}`] : []),
     "",
     table(rows, 1),
     "",
-    `drain with acks (consumer process, prefetch 2000, every message acked durably): ${num(m("drain"))} msg/s`,
+    `drain with acks (consumer process, prefetch 2000, every message acked durably): embedded log ${num(m("log drain"))} msg/s` +
+      (kinds.includes("pg") ? `, PostgreSQL ${num(m("pg drain"))} msg/s` : ""),
     "",
     "CPU time per message, µs (user + system, all of the process's threads, median of the rounds):",
     "",
     table(cpuRows, 1),
     "",
-    `targets: >= 100k at 256 in flight: ${m("relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("relay 1") >= 3000 ? "met" : "MISSED"}; ` +
-      `drain >= 100k: ${m("drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("relay 256") >= m("store 256") / 2 ? "met" : "MISSED"}`,
+    `targets: >= 100k at 256 in flight: ${m("log relay 256") >= 100_000 ? "met" : "MISSED"}; >= 3k at 1: ${m("log relay 1") >= 3000 ? "met" : "MISSED"}; ` +
+      `drain >= 100k: ${m("log drain") >= 100_000 ? "met" : "MISSED"}; relay >= half the store at 256: ${m("log relay 256") >= m("log store 256") / 2 ? "met" : "MISSED"}` +
+      (kinds.includes("pg") ? `; PostgreSQL >= 30k at 256: ${m("pg relay 256") >= 30_000 ? "met" : "MISSED"}` : ""),
   ]
+  if (idemCounts !== undefined) out.push("", ...idempotencyReport(m, idemCounts, reps))
   if (straceReport) out.push("", straceReport)
   process.stdout.write(out.join("\n") + "\n")
   rmSync(tmp, { recursive: true, force: true })
-  void os
+  cluster?.stop()
+  cluster = undefined
+}
+
+/** Drops the round's schemas (the store-alone ones and the relay's). @param {string} url @param {string} prefix */
+async function dropSchemas(url, prefix) {
+  const { default: pg } = await import("pg")
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    for (const suffix of [...INFLIGHT.map(String), "relay"]) await client.query(`DROP SCHEMA IF EXISTS ${prefix}_${suffix} CASCADE`)
+  } finally {
+    await client.end()
+  }
 }
 
 /** @param {number | undefined} us */

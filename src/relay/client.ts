@@ -1,30 +1,38 @@
 /**
- * RelayClient: sends to, and consumes from, a relay node over a DEALER.
- * Requests ready in the same event-loop turn share one frame. Every request
- * stays pending until the relay answers; after a reconnect (a relay restart,
- * a network blip) the client says HELLO, registers its consumers again and
- * resends what is pending, so a call is answered or rejected, never lost.
+ * RelayClient: sends to, and consumes from, one relay node or several. With
+ * several, each queue has a preferred relay by rendezvous hashing; a send goes
+ * to the first reachable relay in the queue's ranking, and a consumer takes
+ * the queue from every relay (so that nothing sent during a failover is left
+ * behind). See docs/scaling.md.
  */
-import { randomBytes, randomUUID } from "node:crypto"
-import { Dealer, type DealerOptionValues } from "../index.js"
 import { ZmeshError } from "../errors.js"
+import type { DealerOptionValues } from "../index.js"
 import type { SocketOptionValues } from "../options.js"
-import { type ConsumeOptions, type ConsumerLink, RelayConsumer, RelayMessage, closedError } from "./consumer.js"
-import { Limits, MAX_ID_LENGTH, type NodeInfo, Op, PROTOCOL_VERSION, headersSize, isName } from "./protocol.js"
-import { RequestChannel } from "./request-channel.js"
-import type { Headers } from "./store/store.js"
-
-const DEFAULT_MAX_MESSAGE = 1024 * 1024
+import { type ConsumeOptions, type ConsumerLink, RelayConsumer, type RelayMessage, closedError } from "./consumer.js"
+import { Limits, isName } from "./protocol.js"
+import { RelayConnection } from "./relay-connection.js"
+import { rank } from "./rendezvous.js"
+import { Unsent } from "./request-channel.js"
+import { PRODUCER_RECEIPTS, type Headers } from "./store/store.js"
+import type { CheckResolver, Decision, PrepareOptions, Transaction } from "./transaction.js"
 
 export interface RelayClientOptions {
   /** The relay's endpoint, e.g. `node.endpoint`. */
-  relay: string
+  relay?: string
+  /** Several relays instead of one: queues are spread over them by rendezvous hashing, with failover. */
+  relays?: readonly string[]
   /** ms a call may wait for the relay's answer before rejecting with ERR_RELAY_UNREACHABLE (default 30000). */
   sendTimeout?: number
-  /** Requests written and not yet answered, at most (default 10000); more wait their turn. */
+  /** Requests written and not yet answered per relay, at most (default 10000, or 4096 for a producer); more wait their turn. */
   maxInFlight?: number
   /** Options for the underlying Dealer (security, heartbeats, reconnect intervals). */
   socket?: Partial<SocketOptionValues & DealerOptionValues>
+  /**
+   * Makes this client an idempotent producer: its sends are numbered, and a
+   * resend after a lost confirm is stored once. Needed for `prepare()` and
+   * `onCheck()`. Each client instance is a new epoch of the producer.
+   */
+  producerId?: string
 }
 
 export interface SendOptions {
@@ -44,8 +52,12 @@ export interface SendResult {
   readonly duplicate: boolean
 }
 
+/** Queues whose relay ranking is remembered. */
+const RANKED = 10_000
+
 /**
- * A client of a relay node: durable sends, delayed sends, cancel, consumers.
+ * A client of relay nodes: durable sends, delayed sends, cancel, consumers,
+ * and, with a `producerId`, idempotent sends and transactions.
  *
  * @example
  * ```ts
@@ -55,79 +67,78 @@ export interface SendResult {
  * ```
  */
 export class RelayClient implements ConsumerLink {
-  private readonly dealer: Dealer
-  private readonly channel: RequestChannel
-  private readonly consumers = new Map<number, RelayConsumer>()
+  /** The idempotent producer's name, if this client is one. */
+  readonly producerId: string | undefined
+  private readonly connections: RelayConnection[]
+  private readonly relays: readonly string[]
+  private readonly ranks = new Map<string, number[]>()
   private lastTag = 0
-  private info: NodeInfo | undefined
-  private epoch: string | undefined
   private isClosed = false
 
   constructor(options: RelayClientOptions) {
-    if (typeof options?.relay !== "string") throw new ZmeshError("EINVAL", "RelayClient: relay must be an endpoint string")
+    const relays = options?.relays ?? (options?.relay === undefined ? undefined : [options.relay])
+    if (options?.relay !== undefined && options.relays !== undefined) throw new ZmeshError("EINVAL", "RelayClient: give relay or relays, not both")
+    if (!Array.isArray(relays) || relays.length === 0 || relays.some((r) => typeof r !== "string")) {
+      throw new ZmeshError("EINVAL", "RelayClient: relay must be an endpoint string (or relays a non-empty array of them)")
+    }
+    if (new Set(relays).size !== relays.length) throw new ZmeshError("EINVAL", "RelayClient: relays lists an endpoint twice")
+    const producerId = options.producerId
+    if (producerId !== undefined && !isName(producerId)) {
+      throw new ZmeshError("EINVAL", "RelayClient: producerId must be 1-200 characters of A-Z a-z 0-9 . _ - : /")
+    }
     const sendTimeout = options.sendTimeout ?? 30_000
-    const maxInFlight = options.maxInFlight ?? 10_000
+    // A producer's resends are recognised among its last PRODUCER_RECEIPTS sends: keep fewer in flight.
+    const maxInFlight = options.maxInFlight ?? (producerId === undefined ? 10_000 : PRODUCER_RECEIPTS)
     if (!Number.isInteger(sendTimeout) || sendTimeout <= 0) throw new ZmeshError("EINVAL", "RelayClient: sendTimeout must be a positive integer (ms)")
     if (!Number.isInteger(maxInFlight) || maxInFlight <= 0) throw new ZmeshError("EINVAL", "RelayClient: maxInFlight must be a positive integer")
-    this.dealer = new Dealer({
-      reconnectInterval: 100,
-      reconnectMaxInterval: 2000,
-      heartbeatInterval: 2000,
-      heartbeatTimeout: 6000,
-      ...options.socket,
-      // The relay knows this client's session by its routing id, across reconnects.
-      routingId: `zr-${randomBytes(12).toString("base64url")}`,
-      // Nothing is queued for a connection that is not up: pending requests are resent on the next one.
-      immediate: true,
-      sendHighWaterMark: 0,
-      linger: 200,
-    })
-    this.channel = new RequestChannel(this.dealer, sendTimeout, maxInFlight, {
-      connected: () => {
-        this.hello()
-        for (const consumer of this.consumers.values()) this.subscribe(consumer)
-      },
-      command: (c) => this.handle(c),
-    })
-    this.dealer.connect(options.relay)
+    if (producerId !== undefined && maxInFlight > PRODUCER_RECEIPTS) {
+      throw new ZmeshError("EINVAL", `RelayClient: maxInFlight is at most ${PRODUCER_RECEIPTS} for a producer (its resends are matched among that many)`)
+    }
+    this.producerId = producerId
+    this.relays = relays
+    const failover = relays.length > 1
+    this.connections = relays.map((relay) => new RelayConnection({ relay, sendTimeout, maxInFlight, socket: options.socket, producerId, failover }))
   }
 
   /** Resolves once the relay has stored the message durably (fsync'd). */
   send(queue: string, body: Buffer | Uint8Array | string, options: SendOptions = {}): Promise<SendResult> {
-    if (!isName(queue)) return reject("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-    const data = typeof body === "string" ? Buffer.from(body) : body
-    if (!(data instanceof Uint8Array)) return Promise.reject(new ZmeshError("EINVAL", "send: body must be a Buffer, Uint8Array or string"))
-    const { delay, at, headers } = options
-    const id = options.id ?? randomUUID()
-    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
-      return Promise.reject(new ZmeshError("EINVAL", `send: id must be a string of 1-${MAX_ID_LENGTH} characters`))
-    }
-    if (delay !== undefined && at !== undefined) return reject("ERR_RELAY_DELAY_CONFLICT", "send: delay and at exclude each other")
-    if (delay !== undefined && (!Number.isInteger(delay) || delay < 0)) return Promise.reject(new ZmeshError("EINVAL", "send: delay must be a non-negative integer (ms)"))
-    const due = at instanceof Date ? at.getTime() : at
-    if (due !== undefined && (!Number.isInteger(due) || due < 0)) return Promise.reject(new ZmeshError("EINVAL", "send: at must be a Date or epoch ms"))
-    const hsize = headersSize(headers)
-    if (hsize < 0) return Promise.reject(new ZmeshError("EINVAL", "send: headers must be an object of strings"))
-    const maxSize = this.info?.maxMessageSize ?? DEFAULT_MAX_MESSAGE
-    if (data.length + hsize > maxSize) {
-      return reject("ERR_RELAY_MESSAGE_TOO_LARGE", `send: message of ${data.length + hsize} bytes exceeds the relay's maxMessageSize of ${maxSize}`)
-    }
-    const maxDelay = this.info?.maxDelay
-    if (maxDelay !== undefined && ((delay ?? 0) > maxDelay || (due ?? 0) - Date.now() > maxDelay)) {
-      return reject("ERR_RELAY_DELAY_TOO_LONG", `send: due beyond the relay's maxDelay of ${maxDelay} ms`)
-    }
-    const command = [Op.SEND, 0, queue, id, data, headers ?? null, delay ?? null, due ?? null]
-    return this.channel.request("send", command, data.length + hsize + 64) as Promise<SendResult>
+    return this.routed(queue, (c, movable) => c.send(queue, body, options, movable))
   }
 
   /** Cancels a delayed message not yet due: true; false if unknown, not delayed, or already delivered. */
-  cancel(queue: string, id: string): Promise<boolean> {
-    if (!isName(queue)) return reject("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) return Promise.reject(new ZmeshError("EINVAL", "cancel: invalid id"))
-    return this.channel.request("cancel", [Op.CANCEL, 0, queue, id], 64) as Promise<boolean>
+  async cancel(queue: string, id: string): Promise<boolean> {
+    if (this.connections.length === 1) return this.connections[0]!.cancel(queue, id)
+    // After a failover the message may sit on any relay: ask them all.
+    const answers = await Promise.all(this.connections.map((c) => c.cancel(queue, id)))
+    return answers.includes(true)
   }
 
-  /** Starts consuming a queue; messages arrive through the returned consumer's async iteration. */
+  /**
+   * Stores a half message: durable, invisible to consumers until the
+   * returned transaction commits. Needs a `producerId`: a half message left
+   * undecided is checked back with a resolver of that producer (`onCheck`).
+   */
+  prepare(queue: string, body: Buffer | Uint8Array | string, options: PrepareOptions = {}): Promise<Transaction> {
+    return this.routed(queue, (c, movable) => c.prepare(queue, body, options, movable))
+  }
+
+  /**
+   * Registers the resolver the relays ask about this producer's half
+   * messages left undecided for their `checkAfter` (from any client instance
+   * of the same producerId, e.g. after a crash and restart).
+   */
+  onCheck(resolver: CheckResolver): void {
+    if (this.producerId === undefined) throw new ZmeshError("EINVAL", "onCheck: the client needs a producerId")
+    if (typeof resolver !== "function") throw new ZmeshError("EINVAL", "onCheck: the resolver must be a function")
+    for (const c of this.connections) c.onCheck(resolver)
+  }
+
+  /** @internal A decision for a half message by queue and id (Transaction.commit/rollback do this). */
+  decide(queue: string, id: string, decision: Decision): Promise<void> {
+    return this.connections[this.ranked(queue)[0]!]!.decide(queue, id, decision)
+  }
+
+  /** Starts consuming a queue (from every relay); messages arrive through the returned consumer's async iteration. */
   consume(queue: string, options: ConsumeOptions = {}): RelayConsumer {
     if (this.isClosed) throw closedError("consume")
     const settings: Required<ConsumeOptions> = {
@@ -139,12 +150,8 @@ export class RelayClient implements ConsumerLink {
     }
     const consumer = new RelayConsumer(this, ++this.lastTag, queue, settings)
     const problem = checkConsumer(queue, settings)
-    if (problem !== undefined) {
-      consumer.end(problem)
-      return consumer
-    }
-    this.consumers.set(consumer.tag, consumer)
-    if (this.channel.connected) this.subscribe(consumer)
+    if (problem !== undefined) consumer.end(problem)
+    else for (const c of this.connections) c.attach(consumer)
     return consumer
   }
 
@@ -152,95 +159,47 @@ export class RelayClient implements ConsumerLink {
   async close(): Promise<void> {
     if (this.isClosed) return
     this.isClosed = true
-    this.channel.post([Op.BYE], 8)
-    this.channel.flush()
-    this.channel.close()
-    for (const c of this.consumers.values()) c.end(undefined)
-    this.consumers.clear()
-    this.dealer.close()
+    await Promise.all(this.connections.map((c) => c.close()))
   }
 
-  /** @internal ConsumerLink */
-  settle(kind: "ack" | "nack" | "extend", token: number, delay: number, epoch: string | undefined): Promise<void> {
-    if (epoch !== this.epoch) {
-      // Delivered by a relay that has restarted since: that lease is gone, the message comes again.
-      return reject("ERR_RELAY_LEASE_EXPIRED", `${kind}: the relay restarted since this delivery; the message is or will be redelivered`)
-    }
-    if (kind === "nack" && (!Number.isInteger(delay) || delay < Limits.nackDelay[0] || delay > Limits.nackDelay[1])) {
-      return Promise.reject(new ZmeshError("EINVAL", "nack: delay must be a non-negative integer (ms)"))
-    }
-    const command = kind === "ack" ? [Op.ACK, 0, token] : kind === "nack" ? [Op.NACK, 0, token, delay] : [Op.EXTEND, 0, token]
-    return this.channel.request("settle", command, 32) as Promise<void>
+  /** @internal ConsumerLink: messages carry their own connection, which settles them. */
+  settle(): Promise<void> {
+    return Promise.reject(new ZmeshError("ERR_RELAY_PROTOCOL", "settle: a message is settled by the connection that delivered it"))
   }
 
-  /** @internal ConsumerLink */
-  async stop(consumer: RelayConsumer, unseen: number[]): Promise<void> {
-    if (!this.consumers.delete(consumer.tag) || this.isClosed) return
-    await this.channel.request("stop", [Op.STOP, 0, consumer.tag, unseen], 32 + unseen.length * 9)
+  /** @internal ConsumerLink: stops the consumer on every relay, handing each its own unseen deliveries. */
+  async stop(consumer: RelayConsumer, unseen: RelayMessage[]): Promise<void> {
+    await Promise.all(this.connections.map((c) => c.stop(consumer, unseen.filter((m) => m.link === c))))
   }
 
-  // ---- connection ------------------------------------------------------------------------
-
-  private hello(): void {
-    this.channel.request("hello", [Op.HELLO, 0, PROTOCOL_VERSION], 16, true).then(
-      (info) => {
-        const next = info as NodeInfo
-        if (this.epoch !== undefined && next.epoch !== this.epoch) {
-          // The relay restarted: our leases are gone, and what was buffered comes again.
-          for (const c of this.consumers.values()) c.dropBuffered()
-        }
-        this.epoch = next.epoch
-        if (this.info?.sessionTimeout !== next.sessionTimeout) this.channel.armPing(next.sessionTimeout)
-        this.info = next
-      },
-      () => undefined,
-    )
-  }
-
-  private subscribe(consumer: RelayConsumer): void {
-    const s = consumer.settings
-    const command = [Op.CONSUME, 0, consumer.tag, consumer.queue, s.group, s.prefetch, s.ackTimeout, s.maxDeliveries, s.deadLetterQueue]
-    this.channel.request("consume", command, 128, true).catch((err: ZmeshError) => {
-      if (err.code === "ERR_RELAY_CLOSED") return
-      this.consumers.delete(consumer.tag)
-      consumer.end(err)
-    })
-  }
-
-  /** Commands from the relay other than answers. */
-  private handle(c: unknown[]): void {
-    switch (c[0]) {
-      case Op.DELIVER: {
-        const consumer = this.consumers.get(c[1] as number)
-        if (consumer === undefined) return // stopped meanwhile: the relay takes it back
-        consumer.push(
-          new RelayMessage(this, this.epoch, {
-            token: c[2] as number,
-            queue: c[3] as string,
-            id: c[4] as string,
-            seq: c[5] as number,
-            body: c[6] as Buffer,
-            headers: (c[7] as Headers | null) ?? {},
-            deliveryCount: c[8] as number,
-            storedAt: c[9] as number,
-          }),
-        )
-        return
+  /**
+   * Tries the queue's relays in rank order, reachable ones first; a call
+   * handed back unwritten (its relay found unreachable) goes to the next. The
+   * last one waits for its relay (up to sendTimeout).
+   */
+  private async routed<T>(queue: string, call: (c: RelayConnection, movable: boolean) => Promise<T>): Promise<T> {
+    if (this.connections.length === 1) return call(this.connections[0]!, false)
+    const order = this.ranked(queue).map((i) => this.connections[i]!)
+    const candidates = [...order.filter((c) => c.reachable), ...order.filter((c) => !c.reachable)]
+    for (let i = 0; ; i++) {
+      const last = i + 1 === candidates.length
+      try {
+        return await call(candidates[i]!, !last)
+      } catch (err) {
+        if (!(err instanceof Unsent) || last) throw err
       }
-      case Op.RESET:
-        // The relay does not know this session (it expired): register again; buffered leases are gone.
-        for (const consumer of this.consumers.values()) consumer.dropBuffered()
-        this.hello()
-        for (const consumer of this.consumers.values()) this.subscribe(consumer)
-        return
-      default:
-        return // PONG, or something newer than this client
     }
   }
-}
 
-function reject(code: ZmeshError["code"], message: string): Promise<never> {
-  return Promise.reject(new ZmeshError(code, message))
+  private ranked(queue: string): number[] {
+    let order = this.ranks.get(queue)
+    if (order === undefined) {
+      order = rank(this.relays, queue)
+      if (this.ranks.size >= RANKED) this.ranks.clear()
+      this.ranks.set(queue, order)
+    }
+    return order
+  }
 }
 
 function checkConsumer(queue: string, s: Required<ConsumeOptions>): ZmeshError | undefined {

@@ -24,8 +24,8 @@ export interface ConsumeOptions {
 export interface ConsumerLink {
   /** ack, nack or extend a delivery by its token, given by the relay instance `epoch`. */
   settle(kind: "ack" | "nack" | "extend", token: number, delay: number, epoch: string | undefined): Promise<void>
-  /** The consumer is done; `unseen` are tokens that never reached the application. */
-  stop(consumer: RelayConsumer, unseen: number[]): Promise<void>
+  /** The consumer is done; `unseen` are deliveries that never reached the application. */
+  stop(consumer: RelayConsumer, unseen: RelayMessage[]): Promise<void>
 }
 
 /**
@@ -51,9 +51,13 @@ export class RelayMessage {
   readonly deliveryCount: number
   /** Epoch ms when the relay stored the message. */
   readonly storedAt: number
+  /** The idempotent producer that sent it (its `producerId`), and the send's number in its epoch; null otherwise. */
+  readonly producerId: string | null
+  readonly producerSeq: number | null
   /** @internal The lease token of this delivery attempt. */
   readonly token: number
-  private readonly link: ConsumerLink
+  /** @internal The client (of the relay) that delivered it. */
+  readonly link: ConsumerLink
   private readonly epoch: string | undefined
   private acked: Promise<void> | undefined
 
@@ -68,6 +72,8 @@ export class RelayMessage {
     this.headers = fields.headers
     this.deliveryCount = fields.deliveryCount
     this.storedAt = fields.storedAt
+    this.producerId = fields.producerId
+    this.producerSeq = fields.producerSeq
     this.token = fields.token
   }
 
@@ -154,7 +160,7 @@ export class RelayConsumer implements AsyncIterable<RelayMessage> {
   /** Stops consuming: unacked messages go back to the group at once; the iteration ends. */
   close(): Promise<void> {
     if (this.closing !== undefined) return this.closing
-    const unseen = this.buffer.drain().map((m) => m.token)
+    const unseen = this.buffer.drain()
     this.end(undefined)
     this.closing = this.link.stop(this, unseen).catch(() => undefined)
     return this.closing
@@ -168,9 +174,9 @@ export class RelayConsumer implements AsyncIterable<RelayMessage> {
     else this.buffer.push(message)
   }
 
-  /** @internal The relay forgot our leases (it restarted, or our session expired): buffered ones will come again. */
-  dropBuffered(): void {
-    this.buffer.drain()
+  /** @internal The relay forgot our leases (it restarted, or our session expired): buffered ones (of that relay's client) will come again. */
+  dropBuffered(from: ConsumerLink): void {
+    this.buffer.removeWhere((m) => m.link === from)
   }
 
   /** @internal Ends the consumer, with an error for the iteration if given. */

@@ -15,6 +15,8 @@
 export { RelayNode, type RelayNodeOptions, type RelayNodeStats, type LogLevel } from "./node.js"
 export { RelayClient, type RelayClientOptions, type SendOptions, type SendResult } from "./client.js"
 export { RelayConsumer, RelayMessage, type ConsumeOptions } from "./consumer.js"
+export { processOnce, messageKey, MemoryProcessedStore, type ProcessedStore, type MemoryProcessedStoreOptions } from "./idempotent-consumer.js"
+export { Transaction, type PrepareOptions, type HalfMessage, type CheckResolver, type Decision } from "./transaction.js"
 export { LogStore, type LogStoreOptions } from "./store/log/log-store.js"
 export type { LogFs } from "./store/log/log-fs.js"
 export type {
@@ -26,6 +28,9 @@ export type {
   RetryOp,
   ReleaseOp,
   CancelOp,
+  CommitOp,
+  RollbackOp,
+  CheckOp,
   StoredMessage,
   PendingMessage,
   DueMessage,
@@ -37,4 +42,6 @@ export type {
   StoreStats,
   Headers,
 } from "./store/store.js"
+export { PRODUCER_RECEIPTS, Decided, isDuplicate } from "./store/store.js"
 export { PROTOCOL_VERSION, type NodeInfo } from "./protocol.js"
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js"

@@ -20,6 +20,12 @@ export interface RelayNodeOptions {
   maxDelay?: number
   /** Bytes of body plus headers; a larger message is refused (default 1 MiB). */
   maxMessageSize?: number
+  /** ms a message id stays known: a send with an id stored within it is confirmed as a duplicate, not stored (default 120000; 0 = off). */
+  dedupWindow?: number
+  /** ms a half message may stay undecided before the relay asks its producer, and between asks (default 60000). */
+  checkAfter?: number
+  /** Check-backs without a decision before a half message is rolled back (default 5). */
+  maxChecks?: number
   /** ms without a word from a client before its session ends and its unacked messages go back (default 10000). */
   sessionTimeout?: number
   /** Receives the node's log lines (start, recovery, errors); silent by default. */
@@ -67,12 +73,15 @@ export class RelayNode {
     const maxDelay = checkLimit("maxDelay", options.maxDelay, 30 * DAY)
     const maxMessageSize = checkLimit("maxMessageSize", options.maxMessageSize, 1024 * 1024)
     const sessionTimeout = checkLimit("sessionTimeout", options.sessionTimeout, 10_000)
+    const dedupWindow = options.dedupWindow === 0 ? 0 : checkLimit("dedupWindow", options.dedupWindow, 120_000)
+    const checkAfter = checkLimit("checkAfter", options.checkAfter, 60_000)
+    const maxChecks = checkLimit("maxChecks", options.maxChecks, 5)
     if (typeof options.bind !== "string") throw new ZmeshError("EINVAL", "RelayNode.start: bind must be an endpoint string")
     if (options.store === undefined && typeof options.dataDir !== "string") throw new ZmeshError("EINVAL", "RelayNode.start: dataDir is required")
     const log = options.log ?? (() => undefined)
     const store = options.store ?? new LogStore({ dir: options.dataDir })
     const recovery = await store.open()
-    const core = new NodeCore({ store, maxDelay, maxMessageSize, sessionTimeout, log })
+    const core = new NodeCore({ store, maxDelay, maxMessageSize, sessionTimeout, dedupWindow, checkAfter, maxChecks, log })
     try {
       await core.router.bind(options.bind)
     } catch (err) {

@@ -15,7 +15,10 @@ export const PROTOCOL_VERSION = 1
 export const Op = {
   /** [1, rid, version, heartbeat?] -> OK [info] */
   HELLO: 1,
-  /** [2, rid, queue, id, body, headers|nil, delay|nil, at|nil] -> OK [seq, duplicate] */
+  /**
+   * [2, rid, queue, id, body, headers|nil, delay|nil, at|nil, producerId?, producerEpoch?, producerSeq?]
+   * -> OK [seq, duplicate] (CONFIRMS when not a duplicate)
+   */
   SEND: 2,
   /** [3, rid, queue, id] -> OK [cancelled] */
   CANCEL: 3,
@@ -33,11 +36,17 @@ export const Op = {
   PING: 9,
   /** [10]: the client is closing; its consumers stop and their messages go back at once. */
   BYE: 10,
+  /** [11, rid, queue, id, body, headers|nil, producerId, producerEpoch, producerSeq] -> OK [seq, duplicate]: a half message. */
+  PREPARE: 11,
+  /** [12, rid, queue, id, "commit" | "rollback" | "unknown"] -> OK [] once durable: a half message's fate, or a check-back's answer. */
+  DECIDE: 12,
+  /** [13, rid, producerId] -> OK []: this session answers check-backs for the producer. */
+  RESOLVER: 13,
   /** [64, rid, ...result] */
   OK: 64,
   /** [65, rid (0 when none), code, message] */
   ERROR: 65,
-  /** [66, tag, token, queue, id, seq, body, headers|nil, deliveryCount, storedAt] */
+  /** [66, tag, token, queue, id, seq, body, headers|nil, deliveryCount, storedAt, producerId|nil, producerSeq|nil] */
   DELIVER: 66,
   /** [67] */
   PONG: 67,
@@ -47,6 +56,8 @@ export const Op = {
   CONFIRMS: 69,
   /** [70, [rid, rid, ...]]: OK with no result for several requests at once (acks, extends, nacks, stops). */
   OKS: 70,
+  /** [71, queue, id, seq, body, headers|nil, checks]: a check-back; answer with DECIDE. */
+  CHECK: 71,
 } as const
 
 export type Opcode = (typeof Op)[keyof typeof Op]
@@ -74,7 +85,8 @@ export function encodeFrame(commands: readonly unknown[]): Buffer {
   for (let i = 0; i < commands.length; i++) {
     const c = commands[i]
     if (isDeliver(c)) {
-      bound += 80 + 3 * ((c[3] as string).length + (c[4] as string).length) + (c[6] as Uint8Array).length + headersBound(c[7] as Headers | null)
+      const producer = (c[10] as string | null | undefined)?.length ?? 0
+      bound += 96 + 3 * ((c[3] as string).length + (c[4] as string).length + producer) + (c[6] as Uint8Array).length + headersBound(c[7] as Headers | null)
     } else {
       const b = packr.pack(c)
       packed[i] = b
@@ -99,9 +111,9 @@ function isDeliver(c: unknown): c is unknown[] {
   return Array.isArray(c) && c[0] === Op.DELIVER
 }
 
-/** [66, tag, token, queue, id, seq, body, headers|nil, deliveryCount, storedAt] */
+/** [66, tag, token, queue, id, seq, body, headers|nil, deliveryCount, storedAt, producerId|nil, producerSeq|nil] */
 function writeDeliver(buf: Buffer, at: number, c: unknown[]): number {
-  buf[at++] = 0x9a // fixarray of 10
+  buf[at++] = 0x9c // fixarray of 12
   buf[at++] = Op.DELIVER
   at = writeUint(buf, at, c[1] as number)
   at = writeUint(buf, at, c[2] as number)
@@ -111,7 +123,14 @@ function writeDeliver(buf: Buffer, at: number, c: unknown[]): number {
   at = writeBin(buf, at, c[6] as Uint8Array)
   at = writeHeaders(buf, at, c[7] as Headers | null)
   at = writeUint(buf, at, c[8] as number)
-  return writeUint(buf, at, c[9] as number)
+  at = writeUint(buf, at, c[9] as number)
+  const producerId = c[10] as string | null | undefined
+  if (producerId === null || producerId === undefined) buf[at++] = 0xc0
+  else at = writeStr(buf, at, producerId)
+  const producerSeq = c[11] as number | null | undefined
+  if (producerSeq === null || producerSeq === undefined) buf[at++] = 0xc0
+  else at = writeUint(buf, at, producerSeq)
+  return at
 }
 
 /** Decodes a frame into its commands; throws ERR_RELAY_PROTOCOL for anything else. */

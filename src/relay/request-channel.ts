@@ -13,7 +13,7 @@ import { writeCommands } from "./command-writer.js"
 import { closedError } from "./consumer.js"
 import { Op, decodeFrame } from "./protocol.js"
 
-export type Kind = "hello" | "send" | "cancel" | "consume" | "stop" | "settle"
+export type Kind = "hello" | "send" | "cancel" | "consume" | "stop" | "settle" | "decide" | "resolver"
 
 interface Request {
   readonly rid: number
@@ -23,6 +23,10 @@ interface Request {
   readonly deadline: number
   /** HELLO and CONSUME belong to one connection: made again on the next, not resent. */
   readonly internal: boolean
+  /** May be handed back unwritten when the relay is unreachable (another relay can take it). */
+  readonly movable: boolean
+  /** A field of the command set to null on every write after the first (SEND's "first attempt" flag). */
+  readonly firstOnly: number
   sentOn: number
   resolve(value: unknown): void
   reject(err: Error): void
@@ -33,6 +37,13 @@ export interface ChannelHooks {
   connected(): void
   /** A command from the relay that answers no request (DELIVER, RESET, PONG...). */
   command(c: unknown[]): void
+}
+
+/** A request handed back unwritten: the relay was unreachable, and the caller may try another. */
+export class Unsent extends ZmeshError {
+  constructor(kind: Kind) {
+    super("ERR_RELAY_UNREACHABLE", `${kind}: the relay is unreachable (the request was never written)`)
+  }
 }
 
 /** A frame carries at most about this much; a bigger single command goes alone. */
@@ -79,12 +90,12 @@ export class RequestChannel {
   }
 
   /** Sends a request (its rid goes in `command[1]`) and resolves with its answer's fields. */
-  request(kind: Kind, command: unknown[], bytes: number, internal = false): Promise<unknown> {
+  request(kind: Kind, command: unknown[], bytes: number, internal = false, movable = false, firstOnly = -1): Promise<unknown> {
     if (this.isClosed) return Promise.reject(closedError(kind))
     const rid = ++this.lastRid
     command[1] = rid
     return new Promise((resolve, reject) => {
-      const req: Request = { rid, kind, command, bytes, deadline: Date.now() + this.sendTimeout, internal, sentOn: 0, resolve, reject }
+      const req: Request = { rid, kind, command, bytes, deadline: Date.now() + this.sendTimeout, internal, movable, firstOnly, sentOn: 0, resolve, reject }
       this.pending.set(rid, req)
       if (internal) this.write(req)
       else {
@@ -109,6 +120,7 @@ export class RequestChannel {
 
   private write(req: Request): void {
     if (!this.isConnected) return // resent, or made again, on the next connection
+    if (req.sentOn !== 0 && req.firstOnly >= 0) req.command[req.firstOnly] = null
     req.sentOn = this.connection
     this.inflight++
     this.enqueue(req.command, req.bytes)
@@ -198,6 +210,18 @@ export class RequestChannel {
     clearInterval(this.pinger)
     for (const req of this.pending.values()) req.reject(closedError(req.kind))
     this.pending.clear()
+  }
+
+  /** Rejects with Unsent every movable request never written (another relay may take it); the others wait for this relay. */
+  handBackUnsent(): void {
+    const kept = new Queue<Request>()
+    for (const req of this.unsent.drain()) {
+      if (req.movable && this.pending.get(req.rid) === req && req.sentOn === 0) {
+        this.pending.delete(req.rid)
+        req.reject(new Unsent(req.kind))
+      } else kept.push(req)
+    }
+    this.unsent = kept
   }
 
   private onConnected(): void {

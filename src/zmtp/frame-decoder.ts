@@ -46,6 +46,15 @@ export class FrameDecoder {
   eagerBodyMax = 0
   /** Body size of the last frame returned. */
   lastFrameSize = 0
+  /**
+   * Set when whoever reads `body` is done with it before the next call into
+   * the decoder (CURVE copies each body into its box area at once): a body
+   * that spans chunks is then assembled in one buffer that the next such
+   * body reuses, instead of a new buffer each time. The buffer is dropped
+   * whenever the input runs dry, so an idle connection keeps none.
+   */
+  reuseBodies = false
+  private spare: Buffer | undefined
 
   /**
    * @param maxFrameSize Largest body accepted, checked as soon as the header
@@ -81,6 +90,7 @@ export class FrameDecoder {
   clear(): void {
     this.input.clear()
     this.filling = undefined
+    this.spare = undefined
     this.pendingFlags = -1
   }
 
@@ -116,7 +126,10 @@ export class FrameDecoder {
   next(): boolean {
     if (this.pendingFlags < 0) {
       if (this.nextInPlace()) return true
-      if (!this.readHeader()) return false
+      if (!this.readHeader()) {
+        if (this.input.length === 0) this.spare = undefined
+        return false
+      }
     }
     return this.readBody()
   }
@@ -198,20 +211,33 @@ export class FrameDecoder {
       if (have < size) {
         // Half or more is here (or the body is small enough to take on trust): allocate it, fill it as bytes come.
         if (have * 2 >= size || size <= this.eagerBodyMax) {
-          const target = Buffer.allocUnsafe(size)
+          const target = this.bodyBuffer(size)
           input.copyTo(target, 0, have)
           this.filling = target
           this.filled = have
         }
         return false
       }
-      body = input.take(size)
+      if (this.reuseBodies && input.first.length - input.firstOffset < size) {
+        body = this.bodyBuffer(size)
+        input.copyTo(body, 0, size)
+      } else {
+        body = input.take(size)
+      }
     }
     this.flags = this.pendingFlags
     this.body = body
     this.lastFrameSize = size
     this.pendingFlags = -1
     return true
+  }
+
+  /** A buffer for a body of `size` bytes: new, or the spare one when bodies are reused. */
+  private bodyBuffer(size: number): Buffer {
+    if (!this.reuseBodies) return Buffer.allocUnsafe(size)
+    let spare = this.spare
+    if (spare === undefined || spare.length < size) this.spare = spare = Buffer.allocUnsafe(size)
+    return spare.length === size ? spare : spare.subarray(0, size)
   }
 
   private checkSize(flags: number, size: number, high: number): void {

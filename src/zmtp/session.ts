@@ -348,6 +348,8 @@ export class Session {
     ready: (metadata) => {
       if (this.state !== State.Handshake) return
       this.state = State.Ready
+      // A boxed frame's body is copied into the box area at once: the decoder may reuse its buffer.
+      if (this.options.mechanism.wrap !== undefined) this.decoder.reuseBodies = true
       this.handler.ready({
         socketType: metadata.get(PROPERTY_SOCKET_TYPE)!.toString("latin1"),
         routingId: metadata.get(PROPERTY_IDENTITY) ?? EMPTY,

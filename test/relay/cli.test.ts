@@ -51,6 +51,24 @@ describe("zmesh relay (the CLI)", () => {
     const value = await runCli(["relay", "--max-delay", "soon"])
     expect(value.code).toBe(2)
     expect(value.stderr).toMatch(/--max-delay wants a positive integer, not "soon"/)
+    const window = await runCli(["relay", "--dedup-window=1.5"])
+    expect(window.code).toBe(2)
+    expect(window.stderr).toMatch(/--dedup-window wants a non-negative integer, not "1\.5"/)
+  })
+
+  it("--dedup-window 0 turns the id window off: a resent id is stored again (by default it is a duplicate)", async () => {
+    relay = await startCli(["--bind", "tcp://127.0.0.1:*", "--data", tempDir(), "--stats-interval", "0", "--dedup-window", "0"])
+    client = new RelayClient({ relay: relay.endpoint })
+    const first = await client.send("cli", "once", { id: "order-1" })
+    const again = await client.send("cli", "once", { id: "order-1" })
+    expect(again.duplicate).toBe(false)
+    expect(again.seq).toBeGreaterThan(first.seq)
+    const got = await take(client.consume("cli"), 2)
+    expect(got.map((m) => [m.id, m.seq])).toEqual([
+      ["order-1", first.seq],
+      ["order-1", again.seq],
+    ])
+    for (const m of got) await m.ack()
   })
 
   it("exits 1 with a clear message when the port is in use, the folder is locked, or it is not a folder", async () => {

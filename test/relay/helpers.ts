@@ -6,7 +6,7 @@ import { Dealer } from "../../src/index.js"
 import { Op, PROTOCOL_VERSION, decodeFrame, encodeFrame } from "../../src/relay/protocol.js"
 import { RelayClient, type RelayClientOptions, type RelayConsumer, type RelayMessage, RelayNode, type RelayNodeOptions, type RelayStore } from "../../src/relay/index.js"
 
-/** Makes the store under test over a folder; a later issue adds a PostgreSQL factory. */
+/** Makes the store under test over a folder (the embedded log), or over a schema named after it (PostgreSQL). */
 export interface StoreFactory {
   readonly name: string
   make(dir: string): RelayStore

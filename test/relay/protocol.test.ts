@@ -18,6 +18,8 @@ describe("relay frames", () => {
       i % 4 === 0 ? null : { a: "b", "x-dead-letter-reason": "max-deliveries" },
       i + 1,
       1_764_353_000_000 + i,
+      i % 5 === 0 ? null : `producer-${i}`,
+      i % 5 === 0 ? null : 2 ** 40 + i,
     ])
     const frame = [[Op.CONFIRMS, [1, 2, 3, 4]], ...deliveries, [Op.OKS, [5, 6]], [Op.ERROR, 7, "ERR_RELAY_PROTOCOL", "no"]]
     const decoded = decodeFrame(encodeFrame(frame))

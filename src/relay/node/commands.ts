@@ -4,7 +4,7 @@
  */
 import { ZmeshError } from "../../errors.js"
 import { Limits, Op, PROTOCOL_VERSION, fail, headersSize, isCount, isId, isName } from "../protocol.js"
-import type { MessageOp } from "../store/store.js"
+import { Decided, type MessageOp, type StoreOp } from "../store/store.js"
 import type { NodeCore } from "./core.js"
 import type { ConsumerState, Session } from "./session.js"
 
@@ -28,6 +28,12 @@ export function handleCommand(core: NodeCore, session: Session, command: unknown
         return hello(core, session, rid, command)
       case Op.SEND:
         return send(core, session, rid, command)
+      case Op.PREPARE:
+        return prepare(core, session, rid, command)
+      case Op.DECIDE:
+        return decide(core, session, rid, command)
+      case Op.RESOLVER:
+        return resolver(core, session, rid, command)
       case Op.CANCEL:
         return cancel(core, session, rid, command)
       case Op.CONSUME:
@@ -55,16 +61,7 @@ function hello(core: NodeCore, session: Session, rid: number, c: unknown[]): voi
 }
 
 function send(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
-  const [, , queue, id, body, headers, delay, at] = c
-  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
-  if (!(body instanceof Uint8Array)) throw fail("ERR_RELAY_PROTOCOL", "the body must be binary")
-  const hsize = headersSize(headers)
-  if (hsize < 0) throw fail("ERR_RELAY_PROTOCOL", "headers must be a map of strings")
-  const size = body.length + hsize
-  if (size > core.options.maxMessageSize) {
-    throw fail("ERR_RELAY_MESSAGE_TOO_LARGE", `message of ${size} bytes exceeds the relay's maxMessageSize of ${core.options.maxMessageSize}`)
-  }
+  const [, , queue, id, body, headers, delay, at, producerId, producerEpoch, producerSeq, fresh] = c
   const hasDelay = delay !== null && delay !== undefined
   const hasAt = at !== null && at !== undefined
   if (hasDelay && hasAt) throw fail("ERR_RELAY_DELAY_CONFLICT", "delay and at exclude each other")
@@ -75,20 +72,123 @@ function send(core: NodeCore, session: Session, rid: number, c: unknown[]): void
   if (due - now > core.options.maxDelay) {
     throw fail("ERR_RELAY_DELAY_TOO_LONG", `due in ${due - now} ms, beyond the relay's maxDelay of ${core.options.maxDelay} ms`)
   }
+  const producer = producerId === null || producerId === undefined ? undefined : checkProducer(producerId, producerEpoch, producerSeq)
+  const op = messageOp(core, queue, id, body, headers, now, due > now ? due : 0, producer, false, fresh === true)
+  core.committer.send(session, rid, op)
+}
+
+/** A half message: stored invisible, first checked back `checkAfter` ms from now. */
+function prepare(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
+  const [, , queue, id, body, headers, producerId, producerEpoch, producerSeq] = c
+  const producer = checkProducer(producerId, producerEpoch, producerSeq)
+  const now = Date.now()
+  core.committer.send(session, rid, messageOp(core, queue, id, body, headers, now, now + core.options.checkAfter, producer, true, false))
+}
+
+interface Producer {
+  readonly producerId: string
+  readonly producerEpoch: string
+  readonly producerSeq: number
+}
+
+function checkProducer(producerId: unknown, producerEpoch: unknown, producerSeq: unknown): Producer {
+  if (!isName(producerId)) throw fail("ERR_RELAY_PROTOCOL", "the producer id must be a name of 1-200 characters A-Z a-z 0-9 . _ - : /")
+  if (!isId(producerEpoch)) throw fail("ERR_RELAY_PROTOCOL", "the producer epoch must be a string of 1-255 characters")
+  if (!isCount(producerSeq, 1, Number.MAX_SAFE_INTEGER)) throw fail("ERR_RELAY_PROTOCOL", "the producer sequence must be a positive integer")
+  return { producerId, producerEpoch, producerSeq }
+}
+
+/** Checks a message's fields and the store's room, and makes its store operation. */
+function messageOp(
+  core: NodeCore,
+  queue: unknown,
+  id: unknown,
+  body: unknown,
+  headers: unknown,
+  now: number,
+  due: number,
+  producer: Producer | undefined,
+  half: boolean,
+  fresh: boolean,
+): MessageOp {
+  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
+  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
+  if (!(body instanceof Uint8Array)) throw fail("ERR_RELAY_PROTOCOL", "the body must be binary")
+  const hsize = headersSize(headers)
+  if (hsize < 0) throw fail("ERR_RELAY_PROTOCOL", "headers must be a map of strings")
+  const size = body.length + hsize
+  if (size > core.options.maxMessageSize) {
+    throw fail("ERR_RELAY_MESSAGE_TOO_LARGE", `message of ${size} bytes exceeds the relay's maxMessageSize of ${core.options.maxMessageSize}`)
+  }
   if (!core.store.admit(size)) {
     core.counters.refused++
     throw fail("ERR_RELAY_STORE_FULL", "the relay's store is full; try again once consumers have caught up")
   }
-  const op: MessageOp = {
+  return {
     type: "message",
     queue,
     id,
     body,
     headers: hsize > 0 || (headers !== null && headers !== undefined) ? (headers as Record<string, string>) : null,
     storedAt: now,
-    due: due > now ? due : 0,
+    due,
+    dedupWindow: core.options.dedupWindow,
+    producerId: producer?.producerId ?? null,
+    producerEpoch: producer?.producerEpoch ?? null,
+    producerSeq: producer?.producerSeq ?? null,
+    half,
+    fresh,
   }
-  core.committer.send(session, rid, op)
+}
+
+/** A half message's commit or rollback, or a check-back's "unknown". */
+function decide(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
+  const [, , queue, id, decision] = c
+  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
+  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
+  if (decision !== "commit" && decision !== "rollback" && decision !== "unknown") {
+    throw fail("ERR_RELAY_PROTOCOL", `a decision is "commit", "rollback" or "unknown", not ${JSON.stringify(decision)}`)
+  }
+  const { dedupWindow } = core.options
+  let op: StoreOp | undefined
+  if (decision === "unknown") {
+    op = core.checks.unknown(queue, id)
+    if (op === undefined) return session.ok(rid)
+  } else {
+    core.checks.decided(queue, id)
+    const at = Date.now()
+    op = decision === "commit" ? { type: "commit", queue, id, at, dedupWindow } : { type: "rollback", queue, id, at, reason: "rolled back by its producer", dedupWindow }
+  }
+  const kind = op.type
+  core.committer.run([op], (err, results) => {
+    core.markDirty(session)
+    if (err !== undefined) return session.answer(rid, [Op.ERROR, rid, (err as ZmeshError).code ?? "ERR_RELAY_STORE_FAILED", err.message])
+    const result = results![0]!
+    if (result > 0) {
+      if (kind === "commit") {
+        core.counters.committed++
+        core.queueChanged(queue)
+      } else {
+        core.counters.rolledBack++
+        if (decision === "unknown") core.log("warn", `half message ${queue}/${id} rolled back: ${(op as { reason: string }).reason}`)
+      }
+      return session.ok(rid)
+    }
+    // Decided before: the same decision again is fine (a resend); the other one is refused.
+    if (result === (kind === "commit" ? Decided.committed : Decided.rolledBack) || decision === "unknown") return session.ok(rid)
+    if (result === Decided.committed) return session.answer(rid, [Op.ERROR, rid, "ERR_RELAY_TX_COMMITTED", `${queue}/${id} was committed already`])
+    if (result === Decided.rolledBack) {
+      return session.answer(rid, [Op.ERROR, rid, "ERR_RELAY_TX_ROLLED_BACK", `${queue}/${id} was rolled back already (by its producer or after unanswered check-backs)`])
+    }
+    session.answer(rid, [Op.ERROR, rid, "ERR_RELAY_TX_UNKNOWN", `no half message ${queue}/${id}: never prepared, or decided longer ago than the relay's dedupWindow`])
+  })
+}
+
+function resolver(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
+  const producerId = c[2]
+  if (!isName(producerId)) throw fail("ERR_RELAY_PROTOCOL", "the producer id must be a name of 1-200 characters A-Z a-z 0-9 . _ - : /")
+  core.checks.register(session, producerId)
+  session.ok(rid)
 }
 
 function cancel(core: NodeCore, session: Session, rid: number, c: unknown[]): void {

@@ -7,9 +7,10 @@ import { randomBytes, randomInt } from "node:crypto"
 import { Router } from "../../index.js"
 import type { ZmeshError } from "../../errors.js"
 import { Op, decodeFrame, encodeFrame } from "../protocol.js"
-import type { GroupSettings, RelayStore } from "../store/store.js"
+import { type GroupSettings, type RelayStore, isDuplicate } from "../store/store.js"
 import { handleCommand } from "./commands.js"
 import { Committer, type PendingSends } from "./committer.js"
+import { CheckBack } from "./check-back.js"
 import { DelayScheduler } from "./delay-scheduler.js"
 import { GroupDispatcher, type NodeContext } from "./group-dispatcher.js"
 import type { Lease } from "./lease.js"
@@ -22,6 +23,12 @@ export interface CoreOptions {
   readonly maxDelay: number
   readonly maxMessageSize: number
   readonly sessionTimeout: number
+  /** ms a message id stays known for de-duplication (0 = off). */
+  readonly dedupWindow: number
+  /** ms a half message may stay undecided before (and between) check-backs. */
+  readonly checkAfter: number
+  /** Check-backs without a decision before a half message is rolled back. */
+  readonly maxChecks: number
   readonly log: (level: LogLevel, message: string) => void
 }
 
@@ -34,13 +41,26 @@ export class NodeCore implements NodeContext {
   readonly store: RelayStore
   readonly committer: Committer
   readonly delays: DelayScheduler
+  readonly checks: CheckBack
   readonly leases = new Map<number, Lease>()
   readonly sessions = new Map<string, Session>()
   readonly groups = new Map<string, Map<string, GroupDispatcher>>()
   readonly epoch = randomBytes(8).toString("hex")
   readonly options: CoreOptions
   readonly router: Router
-  readonly counters = { received: 0, confirmed: 0, delivered: 0, acked: 0, redelivered: 0, deadLettered: 0, corrupt: 0, refused: 0 }
+  readonly counters = {
+    received: 0,
+    confirmed: 0,
+    duplicates: 0,
+    delivered: 0,
+    acked: 0,
+    redelivered: 0,
+    deadLettered: 0,
+    corrupt: 0,
+    refused: 0,
+    committed: 0,
+    rolledBack: 0,
+  }
   /**
    * Lease ids (ack tokens) start at a random point, so that a token from before a restart is
    * unlikely to name a new lease of the same session (and RelayClient refuses such acks itself,
@@ -50,6 +70,7 @@ export class NodeCore implements NodeContext {
   private readonly dirty = new Set<Session>()
   private flushScheduled = false
   private sweeper: NodeJS.Timeout | undefined
+  private unwatch: (() => void) | undefined
   closing = false
   private loop: Promise<void> | undefined
 
@@ -78,12 +99,14 @@ export class NodeCore implements NodeContext {
       },
       settled: () => this.flush(),
     })
+    this.checks = new CheckBack(this)
     this.delays = new DelayScheduler(
       this.store,
       this.committer,
       (queues) => {
         for (const q of queues) this.queueChanged(q)
       },
+      this.checks,
       (err) => this.log("error", `delay index: ${err.message}`),
     )
   }
@@ -92,6 +115,18 @@ export class NodeCore implements NodeContext {
     this.loop = this.receiveLoop()
     const every = Math.min(500, Math.max(20, Math.floor(this.options.sessionTimeout / 8)))
     this.sweeper = setInterval(() => this.sweep(), every)
+    // A store shared with other nodes: their commits wake this node's groups and delay timer.
+    this.unwatch = this.store.watch?.((queues) => this.othersChanged(queues))
+  }
+
+  private othersChanged(queues: readonly string[] | undefined): void {
+    if (this.closing) return
+    if (queues !== undefined) {
+      for (const q of queues) this.queueChanged(q)
+      return
+    }
+    for (const byName of this.groups.values()) for (const g of byName.values()) g.notify()
+    this.delays.rearm().catch((err: Error) => this.log("error", `delay index: ${err.message}`))
   }
 
   log(level: LogLevel, message: string): void {
@@ -186,12 +221,18 @@ export class NodeCore implements NodeContext {
         this.counters.refused++
         continue
       }
-      session.confirm(rid, results![offset + i]!)
+      const seq = results![offset + i]!
+      if (isDuplicate(seq)) {
+        session.answer(rid, [Op.OK, rid, -seq, true])
+        this.counters.duplicates++
+        continue
+      }
+      session.confirm(rid, seq)
+      this.counters.confirmed++
       if (op.due > 0) this.delays.arm(op.due)
       else if (op.queue !== lastQueue) queues.add((lastQueue = op.queue))
     }
     if (err !== undefined) this.log("error", `store commit failed, ${ops.length} sends refused: ${err.message}`)
-    else this.counters.confirmed += ops.length
     for (const q of queues) this.queueChanged(q)
   }
 
@@ -280,12 +321,14 @@ export class NodeCore implements NodeContext {
       consumer.group.removeConsumer(consumer)
     }
     session.consumers.clear()
+    this.checks.unregister(session)
     if (why !== "bye" && returned > 0) this.log("info", `client session ended (${why}): ${returned} unacked messages go back to their groups`)
   }
 
   async close(): Promise<void> {
     this.closing = true
     clearInterval(this.sweeper)
+    this.unwatch?.()
     this.delays.close()
     // Answer what was received: the commits in flight finish, then their confirms go out.
     await this.committer.drained()

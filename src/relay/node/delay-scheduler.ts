@@ -3,9 +3,16 @@
  * one timer is armed for its earliest due time, and when it fires the due
  * messages are released by a durable `release` operation (they join their
  * queue then). A restart re-reads the index, so overdue messages go at once.
+ * Half messages due for a check-back go to the check-back's plan instead.
  */
-import type { RelayStore } from "../store/store.js"
+import type { DueMessage, RelayStore, StoreOp } from "../store/store.js"
 import type { Committer } from "./committer.js"
+
+/** What the scheduler does with half messages whose check is due. */
+export interface HalfHandler {
+  plan(halves: readonly DueMessage[], now: number): StoreOp[]
+  planned(halves: readonly DueMessage[], ops: readonly StoreOp[], results: readonly number[]): void
+}
 
 /** setTimeout's limit; longer waits re-arm. */
 const MAX_TIMER = 2 ** 31 - 1
@@ -16,16 +23,24 @@ export class DelayScheduler {
   private readonly committer: Committer
   private readonly released: (queues: ReadonlySet<string>) => void
   private readonly onError: (err: Error) => void
+  private readonly halves: HalfHandler
   private timer: NodeJS.Timeout | undefined
   private armedAt = Infinity
   /** A release is being committed: the index still lists those messages until it is durable. */
   private releasing = false
   private closed = false
 
-  constructor(store: RelayStore, committer: Committer, released: (queues: ReadonlySet<string>) => void, onError: (err: Error) => void) {
+  constructor(
+    store: RelayStore,
+    committer: Committer,
+    released: (queues: ReadonlySet<string>) => void,
+    halves: HalfHandler,
+    onError: (err: Error) => void,
+  ) {
     this.store = store
     this.committer = committer
     this.released = released
+    this.halves = halves
     this.onError = onError
   }
 
@@ -62,15 +77,20 @@ export class DelayScheduler {
       this.releasing = false
       return this.rearm().catch((err: Error) => this.failed(err))
     }
-    const ops = due.map((d) => ({ type: "release", queue: d.queue, seq: d.seq }) as const)
+    const delayed = due.filter((d) => d.half !== true)
+    const halves = due.filter((d) => d.half === true)
+    const checks = this.halves.plan(halves, Date.now())
+    const ops: StoreOp[] = delayed.map((d) => ({ type: "release", queue: d.queue, seq: d.seq }) as const)
+    for (const op of checks) ops.push(op)
     this.committer.run(ops, (err, results) => {
       this.releasing = false
       if (err !== undefined) return this.failed(err)
       const queues = new Set<string>()
-      due.forEach((d, i) => {
+      delayed.forEach((d, i) => {
         if (results![i]! > 0) queues.add(d.queue)
       })
       this.released(queues)
+      this.halves.planned(halves, checks, results!.slice(delayed.length))
       this.rearm().catch((e: Error) => this.failed(e))
     })
   }

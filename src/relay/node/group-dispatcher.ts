@@ -5,6 +5,11 @@
  * end: redelivered, or dead-lettered after `maxDeliveries`. The durable part
  * (acks, failure counts) goes through the committer; leases are volatile and
  * a restart simply redelivers whatever was not acked.
+ *
+ * On a store shared by several nodes (one with `claim`), the group takes its
+ * messages with `claim` instead of `fetch` (the store holds them for this
+ * node), and gives back each one whose delivery ends without an ack with a
+ * `retry` (which ends the hold) rather than keeping it: any node may take it.
  */
 import { Queue } from "../../routing/queue.js"
 import { Op } from "../protocol.js"
@@ -53,6 +58,10 @@ export class GroupDispatcher {
   private leaseTimer: NodeJS.Timeout | undefined
   private leaseTimerAt = Infinity
   private closed = false
+  /** The store is shared by several nodes: claim, and give back what is not acked. */
+  private readonly shared: boolean
+  private wakeTimer: NodeJS.Timeout | undefined
+  private wakeAt = Infinity
 
   constructor(ctx: NodeContext, queue: string, name: string, settings: GroupSettings, created: boolean) {
     this.ctx = ctx
@@ -60,6 +69,7 @@ export class GroupDispatcher {
     this.name = name
     this.settings = settings
     this.created = created
+    this.shared = typeof ctx.store.claim === "function"
   }
 
   get consumerCount(): number {
@@ -80,6 +90,8 @@ export class GroupDispatcher {
       if (lease.settling) continue // its ack decides
       this.endLease(lease, unseen?.has(lease.id) !== true, 0)
     }
+    // Shared store: nobody here to deliver to, so what this node holds goes back for the others.
+    if (this.shared && this.consumers.length === 0) this.giveBackAll()
     this.dispatch()
   }
 
@@ -141,6 +153,7 @@ export class GroupDispatcher {
     this.closed = true
     clearTimeout(this.leaseTimer)
     clearTimeout(this.waitTimer)
+    clearTimeout(this.wakeTimer)
   }
 
   dispatch(): void {
@@ -155,8 +168,13 @@ export class GroupDispatcher {
       else this.ready.shift()
       this.deliver(consumer, item)
     }
-    if (this.more && !this.fetching && this.consumers.length > 0 && this.ready.length < Math.max(64, this.freeCapacity())) {
-      this.fetch()
+    if (!this.more || this.fetching || this.consumers.length === 0) return
+    if (!this.shared) {
+      if (this.ready.length < Math.max(64, this.freeCapacity())) this.fetch(FETCH_BATCH)
+    } else {
+      // Claim no more than the consumers here can take: what this node holds, other nodes' consumers cannot have.
+      const want = this.freeCapacity() - this.ready.length - this.returned.length
+      if (want > 0) this.fetch(Math.min(FETCH_BATCH, want))
     }
   }
 
@@ -199,7 +217,7 @@ export class GroupDispatcher {
     consumer.leases.add(lease)
     this.leases.append(lease)
     if (this.leaseTimer === undefined) this.armLeaseTimer()
-    const command = [Op.DELIVER, consumer.tag, lease.id, this.queue, m.id, m.seq, m.body, m.headers, item.deliveries + 1, m.storedAt]
+    const command = [Op.DELIVER, consumer.tag, lease.id, this.queue, m.id, m.seq, m.body, m.headers, item.deliveries + 1, m.storedAt, m.producerId ?? null, m.producerSeq ?? null]
     ctx.post(consumer.session, command, m.body.length)
     ctx.counters.delivered++
     if (item.deliveries > 0) ctx.counters.redelivered++
@@ -221,6 +239,7 @@ export class GroupDispatcher {
       this.deadLetter(item, then)
       return
     }
+    if (this.shared) return this.giveBack(item, then)
     if (counted) {
       const op = { type: "retry", queue: this.queue, group: this.name, pos: lease.pos, deliveries: failures, notBefore } as const
       this.ctx.committer.run([op], then)
@@ -228,6 +247,44 @@ export class GroupDispatcher {
       then?.(undefined, undefined)
     }
     this.putBack(item)
+  }
+
+  /**
+   * Shared store: a message this node holds goes back to the store (a retry
+   * with its count, which ends the hold), to be claimed again by whichever
+   * node comes first. If that fails it stays held here and is redelivered here.
+   */
+  private giveBack(item: Ready, then?: Then): void {
+    const op = { type: "retry", queue: this.queue, group: this.name, pos: item.pos, deliveries: item.deliveries, notBefore: item.notBefore } as const
+    this.ctx.committer.run([op], (err, results) => {
+      if (err !== undefined) this.putBack(item)
+      else if (item.notBefore > Date.now()) this.wakeUpAt(item.notBefore)
+      else this.notify()
+      then?.(err, results)
+    })
+  }
+
+  /** Shared store: gives back every message held here and not leased (no consumer left for them). */
+  private giveBackAll(): void {
+    const items: Ready[] = []
+    for (let item = this.ready.shift(); item !== undefined; item = this.ready.shift()) items.push(item)
+    while (this.returned.length > 0) items.push(this.returned.pop()!)
+    while (this.waiting.length > 0) items.push(this.waiting.pop()!)
+    clearTimeout(this.waitTimer)
+    this.more = true
+    for (const item of items) this.giveBack(item)
+  }
+
+  /** Claims again once a message given back with a not-before time is due. */
+  private wakeUpAt(at: number): void {
+    if (at >= this.wakeAt || this.closed) return
+    clearTimeout(this.wakeTimer)
+    this.wakeAt = at
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined
+      this.wakeAt = Infinity
+      this.notify()
+    }, Math.max(0, at - Date.now() + 1))
   }
 
   private putBack(item: Ready): void {
@@ -268,21 +325,30 @@ export class GroupDispatcher {
     )
   }
 
-  private fetch(): void {
+  private fetch(max: number): void {
     this.fetching = true
     const generation = this.generation
-    this.ctx.store.fetch(this.queue, this.name, this.cursor, FETCH_BATCH).then(
+    const store = this.ctx.store
+    const read = this.shared ? store.claim!(this.queue, this.name, max) : store.fetch(this.queue, this.name, this.cursor, max)
+    read.then(
       (list) => {
         this.fetching = false
+        if (this.shared && (this.closed || this.consumers.length === 0)) {
+          // Claimed for nobody: back to the store at once (a closing node's store ends its holds itself).
+          if (!this.closed) for (const p of list) this.giveBack(p as Ready)
+          return
+        }
         if (this.closed) return
         const now = Date.now()
         for (const p of list) {
           if (p.pos > this.cursor) this.cursor = p.pos
           if (p.message === undefined) this.corrupt(p)
           else if (p.notBefore > now) this.putBack(p as Ready)
+          // Redeliveries first, lowest position first (a claim mixes them in by position).
+          else if (this.shared && p.deliveries > 0) this.returned.push(p as Ready)
           else this.ready.push(p as Ready)
         }
-        if (list.length < FETCH_BATCH && generation === this.generation) this.more = false
+        if (list.length < max && generation === this.generation) this.more = false
         this.dispatch()
       },
       (err: Error) => {

@@ -29,6 +29,8 @@ export class Session {
   /** When the node found its connection gone (0 = connected as far as it knows). */
   detachedAt = 0
   readonly consumers = new Map<number, ConsumerState>()
+  /** Producers this session answers check-backs for. */
+  readonly resolverOf = new Set<string>()
   outbox: unknown[] = []
   outboxBytes = 0
   /** Confirmed sends waiting to go out, as (rid, seq) pairs: one CONFIRMS command per flush. */

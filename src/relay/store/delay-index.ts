@@ -1,6 +1,7 @@
 /**
  * The delay index: delayed messages ordered by (due, seq), a binary heap with
- * lazy removal, plus a lookup by seq and by (queue, id) for cancel.
+ * lazy removal, plus a lookup by seq and by (queue, id) for cancel. Half
+ * (prepared) messages live here too, due at their next check-back.
  */
 export interface DelayEntry {
   readonly queue: string
@@ -10,6 +11,10 @@ export interface DelayEntry {
   /** Where the payload is, in the store's terms. */
   readonly loc: number
   readonly size: number
+  /** A half message: `due` is its next check-back, `checks` those made so far. */
+  readonly half?: boolean
+  readonly checks?: number
+  readonly producerId?: string | null
 }
 
 export class DelayIndex {
@@ -17,6 +22,7 @@ export class DelayIndex {
   private readonly bySeq = new Map<number, DelayEntry>()
   private readonly byId = new Map<string, Map<string, number>>()
   private readonly counts = new Map<string, number>()
+  private readonly halves = new Map<string, number>()
 
   get size(): number {
     return this.bySeq.size
@@ -27,7 +33,8 @@ export class DelayIndex {
     let ids = this.byId.get(entry.queue)
     if (ids === undefined) this.byId.set(entry.queue, (ids = new Map()))
     ids.set(entry.id, entry.seq)
-    this.counts.set(entry.queue, (this.counts.get(entry.queue) ?? 0) + 1)
+    const counts = entry.half === true ? this.halves : this.counts
+    counts.set(entry.queue, (counts.get(entry.queue) ?? 0) + 1)
     this.heap.push(entry)
     this.up(this.heap.length - 1)
   }
@@ -46,9 +53,10 @@ export class DelayIndex {
     const entry = this.bySeq.get(seq)
     if (entry === undefined) return undefined
     this.bySeq.delete(seq)
-    const count = this.counts.get(entry.queue)! - 1
-    if (count === 0) this.counts.delete(entry.queue)
-    else this.counts.set(entry.queue, count)
+    const counts = entry.half === true ? this.halves : this.counts
+    const count = counts.get(entry.queue)! - 1
+    if (count === 0) counts.delete(entry.queue)
+    else counts.set(entry.queue, count)
     const ids = this.byId.get(entry.queue)
     if (ids !== undefined && ids.get(entry.id) === seq) {
       ids.delete(entry.id)
@@ -57,9 +65,9 @@ export class DelayIndex {
     return entry
   }
 
-  /** Counts the delayed messages of one queue. */
-  countOf(queue: string): number {
-    return this.counts.get(queue) ?? 0
+  /** Counts the delayed messages of one queue (half messages apart). */
+  countOf(queue: string, half = false): number {
+    return (half ? this.halves : this.counts).get(queue) ?? 0
   }
 
   /** The earliest live entry. */

@@ -1,14 +1,17 @@
 /**
  * The durable state of a relay as a state machine: queues with their stored
- * messages, consumer groups (ack floor, out-of-order acks, recorded failures)
- * and the delay index. Operations are applied in commit order once durable,
+ * messages, consumer groups (ack floor, out-of-order acks, recorded failures),
+ * the delay index (with half messages), and the de-duplication state (ids in
+ * the window, idempotent producers' receipts). Operations are applied in commit order once durable,
  * both live and when a store replays its history; nothing here knows about
  * files. A store tells where each payload is (`loc`, `size`) and is told when
  * a payload becomes referenced or unreferenced (`pin`/`unpin`).
  */
 import { DelayIndex } from "./delay-index.js"
 import { EntryRing } from "./entry-ring.js"
-import type { GroupInfo, GroupSettings, QueueInfo, StoreCorruption, StoreOp, StoredMessage } from "./store.js"
+import { Decision, IdIndex } from "./id-index.js"
+import { type ProducerSnapshot, ProducerTable } from "./producer-table.js"
+import { Decided, type GroupInfo, type GroupSettings, type MessageOp, type QueueInfo, type StoreCorruption, type StoreOp, type StoredMessage } from "./store.js"
 
 /** A message a group has not acknowledged, located but not read. */
 export interface PendingEntry {
@@ -64,6 +67,8 @@ class QueueState {
 export class RelayState {
   private readonly queues = new Map<string, QueueState>()
   readonly delays = new DelayIndex()
+  readonly ids = new IdIndex()
+  readonly producers = new ProducerTable()
   private readonly hooks: StateHooks
 
   constructor(hooks: StateHooks) {
@@ -75,11 +80,15 @@ export class RelayState {
    * bytes), `payload` being an in-memory copy of a message to keep beside it;
    * returns its commit result.
    */
-  apply(op: StoreOp, seq: number, loc: number, size: number, payload?: StoredMessage): number {
+  apply(op: StoreOp, seq: number, loc: number, size: number, payload?: StoredMessage, staged = false): number {
     switch (op.type) {
       case "message": {
         this.hooks.pin(seq, loc, size)
-        if (op.due > 0) {
+        if (!staged) this.remember(op, seq)
+        if (op.half === true) {
+          this.delays.add({ queue: op.queue, id: op.id, seq, due: op.due, loc, size, half: true, checks: 0, producerId: op.producerId ?? null })
+          this.queue(op.queue)
+        } else if (op.due > 0) {
           this.delays.add({ queue: op.queue, id: op.id, seq, due: op.due, loc, size })
           this.queue(op.queue)
         } else {
@@ -110,6 +119,7 @@ export class RelayState {
         return 0
       }
       case "release": {
+        if (this.delays.get(op.seq)?.half === true) return 0
         const entry = this.delays.remove(op.seq)
         if (entry === undefined) return 0
         this.queue(entry.queue).ring.push(seq, entry.seq, entry.loc, entry.size)
@@ -117,12 +127,103 @@ export class RelayState {
       }
       case "cancel": {
         const target = this.delays.find(op.queue, op.id)
-        if (target === undefined) return 0
+        if (target === undefined || this.delays.get(target)?.half === true) return 0
         this.delays.remove(target)
         this.hooks.unpin(target, undefined)
         return target
       }
+      case "commit":
+      case "rollback": {
+        const target = this.delays.find(op.queue, op.id)
+        const entry = target === undefined ? undefined : this.delays.get(target)
+        if (entry === undefined || entry.half !== true) {
+          const known = this.ids.decisionOf(op.queue, op.id, op.at)
+          if (known === Decision.committed) return Decided.committed
+          if (known === Decision.rolledBack) return Decided.rolledBack
+          return 0
+        }
+        this.delays.remove(entry.seq)
+        const expires = op.at + (op.dedupWindow ?? 0)
+        if (op.type === "commit") {
+          this.queue(entry.queue).ring.push(seq, entry.seq, entry.loc, entry.size)
+          if (op.dedupWindow) this.ids.put(op.queue, op.id, entry.seq, expires, Decision.committed)
+          return seq
+        }
+        this.hooks.unpin(entry.seq, undefined)
+        if (op.dedupWindow) this.ids.put(op.queue, op.id, entry.seq, expires, Decision.rolledBack)
+        return entry.seq
+      }
+      case "check": {
+        const entry = this.delays.get(op.seq)
+        if (entry === undefined || entry.half !== true) return 0
+        this.delays.remove(op.seq)
+        this.delays.add({ ...entry, due: op.next, checks: op.checks })
+        return 0
+      }
     }
+  }
+
+  /**
+   * The seq a message op duplicates (same producer epoch and send number, or
+   * the same id in its queue within the window), or 0. Staged messages count
+   * (see `stage`).
+   */
+  duplicateOf(op: MessageOp, now: number): number {
+    if (op.producerSeq != null && op.producerId && op.producerEpoch) {
+      const seq = this.producers.find(op.producerId, op.producerEpoch, op.producerSeq)
+      if (seq !== undefined) return seq
+    }
+    if (op.dedupWindow) {
+      this.ids.expire(now)
+      if (op.fresh !== true) return this.ids.seqOf(op.queue, op.id, now)
+    }
+    return 0
+  }
+
+  /** Counts a message as stored for de-duplication from now (before its commit is durable: a resend in the meantime is a duplicate). */
+  stage(op: MessageOp, seq: number): void {
+    this.remember(op, seq)
+  }
+
+  /** Takes back `stage` for a message whose commit failed. */
+  unstage(op: MessageOp, seq: number): void {
+    if (op.dedupWindow) this.ids.remove(op.queue, op.id, seq)
+    if (op.producerSeq != null && op.producerId && op.producerEpoch) this.producers.remove(op.producerId, op.producerEpoch, op.producerSeq, seq)
+  }
+
+  /**
+   * Puts back into the window what record `seq` (from before the checkpoint
+   * in use) added to it, if still in it at `now`: a message's id, or a half
+   * message's decision (with the half's seq when its own record came first).
+   */
+  recall(op: StoreOp, seq: number, now: number): void {
+    if (op.type === "message") {
+      if (op.dedupWindow && op.storedAt + op.dedupWindow > now) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+    } else if ((op.type === "commit" || op.type === "rollback") && op.dedupWindow && op.at + op.dedupWindow > now) {
+      const half = this.ids.seqOf(op.queue, op.id, now) || seq
+      this.ids.put(op.queue, op.id, half, op.at + op.dedupWindow, op.type === "commit" ? Decision.committed : Decision.rolledBack)
+    }
+  }
+
+  private remember(op: MessageOp, seq: number): void {
+    if (op.dedupWindow) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+    if (op.producerSeq != null && op.producerId && op.producerEpoch) {
+      this.producers.put(op.producerId, op.producerEpoch, op.producerSeq, seq, op.storedAt)
+    }
+  }
+
+  /** Where the message stored as `seq` in `queue` is, with its kept copy, if the queue still holds it. */
+  locate(queueName: string, seq: number): { loc: number; size: number; message: StoredMessage | undefined } | undefined {
+    const ring = this.queues.get(queueName)?.ring
+    if (ring === undefined) return undefined
+    let i = ring.indexOf(seq)
+    // A released delayed or committed half message sits at a later position than its seq.
+    if (i < ring.first || i >= ring.end || ring.seq(i) !== seq) {
+      i = -1
+      for (let j = ring.first; j < ring.end; j++) if (ring.seq(j) === seq) i = j
+      if (i < 0) return undefined
+    }
+    return { loc: ring.loc(i), size: ring.size(i), message: ring.payload(i) as StoredMessage | undefined }
   }
 
   hasGroup(queue: string, group: string): boolean {
@@ -161,13 +262,14 @@ export class RelayState {
       for (const g of queue.groups.values()) {
         groups.push({ name: g.name, settings: g.settings, pending: queue.ring.end - g.next - g.acked.size })
       }
-      out.push({ name: queue.name, depth: queue.ring.length, delayed: this.delays.countOf(queue.name), groups })
+      const prepared = this.delays.countOf(queue.name, true)
+      out.push({ name: queue.name, depth: queue.ring.length, delayed: this.delays.countOf(queue.name), prepared, groups })
     }
     return out
   }
 
-  /** The state as plain data, for a checkpoint. */
-  snapshot(): StateSnapshot {
+  /** The state as plain data, for a checkpoint; producer receipts of seqs up to `upTo` (those durable). */
+  snapshot(upTo = Infinity, now = Date.now()): StateSnapshot {
     const queues: QueueSnapshot[] = []
     for (const q of this.queues.values()) {
       const groups: GroupSnapshot[] = []
@@ -181,11 +283,14 @@ export class RelayState {
       queues.push([q.name, q.ring.first, Buffer.from(flat.buffer, flat.byteOffset, flat.byteLength), groups])
     }
     const delayed: DelayedSnapshot[] = []
-    for (const d of this.delays.entries()) delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size])
-    return { queues, delayed }
+    for (const d of this.delays.entries()) {
+      if (d.half === true) delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size, 1, d.checks ?? 0, d.producerId ?? null])
+      else delayed.push([d.queue, d.id, d.seq, d.due, d.loc, d.size])
+    }
+    return { queues, delayed, producers: this.producers.snapshot(upTo, now) }
   }
 
-  /** Rebuilds the state from a snapshot, pinning every payload it references. */
+  /** Rebuilds the state from a snapshot, pinning every payload it references (the id window is rebuilt by `recall`). */
   restore(snapshot: StateSnapshot): void {
     for (const [name, first, raw, groups] of snapshot.queues) {
       const queue = this.queue(name)
@@ -205,11 +310,13 @@ export class RelayState {
         queue.groups.set(gname, group)
       }
     }
-    for (const [queue, id, seq, due, loc, size] of snapshot.delayed) {
+    for (const [queue, id, seq, due, loc, size, half, checks, producerId] of snapshot.delayed) {
       this.queue(queue)
-      this.delays.add({ queue, id, seq, due, loc, size })
+      if (half === 1) this.delays.add({ queue, id, seq, due, loc, size, half: true, checks: checks ?? 0, producerId: producerId ?? null })
+      else this.delays.add({ queue, id, seq, due, loc, size })
       this.hooks.pin(seq, loc, size)
     }
+    this.producers.restore(snapshot.producers ?? [])
   }
 
   private queue(name: string): QueueState {
@@ -249,10 +356,12 @@ export class RelayState {
 type GroupSnapshot = [string, number, number, string, number, number[], number[]]
 /** [name, first index, entries as raw float64 (pos, seq, loc, size), groups] */
 type QueueSnapshot = [string, number, Uint8Array, GroupSnapshot[]]
-/** [queue, id, seq, due, loc, size] */
-type DelayedSnapshot = [string, string, number, number, number, number]
+/** [queue, id, seq, due, loc, size] and, for a half message, [..., 1, checks, producerId] */
+type DelayedSnapshot = [string, string, number, number, number, number, (0 | 1)?, number?, (string | null)?]
 
 export interface StateSnapshot {
   queues: QueueSnapshot[]
   delayed: DelayedSnapshot[]
+  /** Idempotent producers' receipts; absent in older checkpoints. */
+  producers?: ProducerSnapshot[]
 }

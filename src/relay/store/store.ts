@@ -32,9 +32,32 @@ export interface MessageOp {
   readonly storedAt: number
   /** Epoch ms when it becomes deliverable; 0 = at once. */
   readonly due: number
-  /** Reserved for idempotent producers (a follow-up): the producer and its sequence number. */
+  /**
+   * ms: a message of the same queue with the same id stored less than this
+   * long before makes this one a duplicate, not stored again (0 or absent: no
+   * check). The window is per queue; a decided half message's id counts too.
+   */
+  readonly dedupWindow?: number
+  /**
+   * An idempotent producer's name, the epoch of its client instance and the
+   * send's number within that epoch: a second op with the same three is a
+   * duplicate, however long after, as long as the store keeps the producer
+   * (see `PRODUCER_RECEIPTS`).
+   */
   readonly producerId?: string | null
+  readonly producerEpoch?: string | null
   readonly producerSeq?: number | null
+  /**
+   * A half (prepared) message: stored, invisible to consumers until a
+   * `commit` op; `due` is then when the relay first asks its producer about it.
+   */
+  readonly half?: boolean
+  /**
+   * The producer made the id up for this message and sends it for the first
+   * time: it cannot be a duplicate by id, so the store may skip that lookup
+   * (it still records the id for resends, which come without the flag).
+   */
+  readonly fresh?: boolean
 }
 
 /** Creates a consumer group, starting at the oldest message the queue still stores. No-op if it exists. */
@@ -53,7 +76,11 @@ export interface AckOp {
   readonly positions: readonly number[]
 }
 
-/** A delivery of `pos` ended without an ack: the failure count, and the earliest redelivery time. */
+/**
+ * A delivery of `pos` ended without an ack: the failure count, and the
+ * earliest redelivery time. In a shared store (one with `claim`) it also ends
+ * this node's hold on the message: any node may claim it again.
+ */
 export interface RetryOp {
   readonly type: "retry"
   readonly queue: string
@@ -78,12 +105,53 @@ export interface CancelOp {
   readonly id: string
 }
 
+/** A half message is committed: it joins its queue at a new position, as a released delayed message does. */
+export interface CommitOp {
+  readonly type: "commit"
+  readonly queue: string
+  readonly id: string
+  /** Epoch ms of the decision (the id stays known as committed for the dedup window from then). */
+  readonly at: number
+  readonly dedupWindow?: number
+}
+
+/** A half message is rolled back: discarded, never delivered; `reason` says who decided. */
+export interface RollbackOp {
+  readonly type: "rollback"
+  readonly queue: string
+  readonly id: string
+  readonly at: number
+  readonly reason: string
+  readonly dedupWindow?: number
+}
+
+/** A check-back of a half message went unanswered or was answered "unknown": count it, and ask again at `next`. */
+export interface CheckOp {
+  readonly type: "check"
+  readonly queue: string
+  readonly seq: number
+  readonly checks: number
+  /** Epoch ms of the next check. */
+  readonly next: number
+}
+
+/** What a commit can hold. */
+export type StoreOp = MessageOp | GroupOp | AckOp | RetryOp | ReleaseOp | CancelOp | CommitOp | RollbackOp | CheckOp
+
 /**
- * What a commit can hold. The record format reserves kinds for the
- * idempotency and transactions follow-up (half messages, commit/rollback,
- * check-back counts); they will be added here as new members.
+ * Receipts kept per producer epoch: a resend is recognised by its sequence
+ * if fewer than this many sends of the same epoch came after it (a client
+ * with a producerId keeps fewer requests than this in flight).
  */
-export type StoreOp = MessageOp | GroupOp | AckOp | RetryOp | ReleaseOp | CancelOp
+export const PRODUCER_RECEIPTS = 4096
+
+/** The commit result of a `commit` or `rollback` op whose half message was decided before. */
+export const Decided = { committed: -1, rolledBack: -2 } as const
+
+/** A `message` op's commit result for a duplicate: minus the original's seq. */
+export function isDuplicate(result: number): boolean {
+  return result < 0
+}
 
 /** A stored message, as read back. */
 export interface StoredMessage {
@@ -96,6 +164,9 @@ export interface StoredMessage {
   readonly storedAt: number
   /** 0, or when a delayed message became due. */
   readonly due: number
+  /** The idempotent producer that sent it, and the send's number, if any. */
+  readonly producerId?: string | null
+  readonly producerSeq?: number | null
 }
 
 /** A message a group has not acknowledged yet, as `fetch()` returns it. */
@@ -111,11 +182,16 @@ export interface PendingMessage {
   readonly notBefore: number
 }
 
-/** A delayed message whose due time has come. */
+/** A delayed message whose due time has come, or a half message whose next check-back is due. */
 export interface DueMessage {
   readonly queue: string
   readonly seq: number
   readonly due: number
+  /** Set for a half message: then `id`, `producerId` and `checks` (check-backs counted so far) are too. */
+  readonly half?: boolean
+  readonly id?: string
+  readonly producerId?: string | null
+  readonly checks?: number
 }
 
 /** Data that failed its checksum or could not be parsed: reported, kept, never silently dropped. */
@@ -140,6 +216,8 @@ export interface QueueInfo {
   readonly depth: number
   /** Delayed messages not yet due. */
   readonly delayed: number
+  /** Half messages not decided yet. */
+  readonly prepared?: number
   readonly groups: readonly GroupInfo[]
 }
 
@@ -179,9 +257,14 @@ export interface RelayStore {
   admit(bytes: number): boolean
   /**
    * Makes the operations durable, in order, and resolves with one number per
-   * operation: the new seq for `message`, the new position for `release` (0 if
-   * the message was no longer delayed), the cancelled message's seq for
-   * `cancel` (0 if there was none), 0 for the others. Calls made while a commit
+   * operation: the new seq for `message` (minus the original's seq for a
+   * duplicate, which is not stored: see `isDuplicate`), the new position for
+   * `release` and `commit` (0 if the message was no longer delayed or
+   * undecided), the discarded message's seq for `cancel` and `rollback` (0 if
+   * there was none), 0 for the others. A `commit` or `rollback` of a half
+   * message decided earlier yields `Decided.committed` or `Decided.rolledBack`
+   * while the decision is within the dedup window (0 after that, as for an
+   * unknown id). Calls made while a commit
    * is in flight are combined into the next one (group commit). Rejects with a
    * ZmeshError (ERR_RELAY_STORE_FAILED, ERR_RELAY_STORE_FULL) when nothing of
    * it was committed.
@@ -193,9 +276,29 @@ export interface RelayStore {
   due(now: number, max: number): Promise<DueMessage[]>
   /** The earliest due time of a delayed message, if any. */
   nextDue(): Promise<number | undefined>
+  /** A stored message by seq (a delayed or half message too), if the store still has it. */
+  read(queue: string, seq: number): Promise<StoredMessage | undefined>
   /** Queues, their depths and groups. */
   queues(): QueueInfo[]
   stats(): StoreStats
   /** Finishes the commit in flight, then releases files or connections. */
   close(): Promise<void>
+  /**
+   * Optional, for a store shared by several relay nodes (PostgresStore): up
+   * to `max` messages of `queue` the group has not acknowledged, that no live
+   * node holds and that are due for (re)delivery, in position order; they are
+   * held for this node from then on. A hold ends with the message's `ack` or
+   * `retry`, when this node closes, or when the node stops renewing it (it
+   * died): then another node's claim takes the message. A node with `claim`
+   * uses it instead of `fetch` (which knows nothing of other nodes).
+   */
+  claim?(queue: string, group: string, max: number): Promise<PendingMessage[]>
+  /**
+   * Optional, with `claim`: calls `onChange` when other nodes committed
+   * something that may concern this one (the queues given), and with
+   * `undefined` when anything may have changed (a lost notification, a node
+   * gone whose holds expire, the slow fallback poll). Returns a function that
+   * stops watching.
+   */
+  watch?(onChange: (queues: readonly string[] | undefined) => void): () => void
 }

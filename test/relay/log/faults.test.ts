@@ -47,6 +47,22 @@ describe("log store under disk faults", () => {
     await again.close()
   })
 
+  it("forgets the ids and producer receipts of a refused batch, so that its resend is stored and not called a duplicate", async () => {
+    const dir = tempDir()
+    const f = faultyFs()
+    const { store } = await open(dir, { fs: f.fs, preallocate: 0 })
+    await store.commit([group("q")])
+    const idempotent = { dedupWindow: 60_000, producerId: "p", producerEpoch: "e", storedAt: Date.now() }
+    f.once.fdatasync = "EIO"
+    await expect(store.commit([message("q", 1, { ...idempotent, producerSeq: 1 })])).rejects.toMatchObject({ code: "ERR_RELAY_STORE_FAILED" })
+    const [seq] = await store.commit([message("q", 1, { ...idempotent, producerSeq: 1 })])
+    expect(seq).toBeGreaterThan(0)
+    // Now stored: the same again is a duplicate of it, by id and by producer sequence.
+    expect(await store.commit([message("q", 1, { ...idempotent, producerSeq: 1 })])).toEqual([-seq!])
+    expect(await pendingIds(store, "q")).toEqual(["m1"])
+    await store.close()
+  })
+
   it("answers a full disk (ENOSPC) with ERR_RELAY_STORE_FULL and recovers when space is back", async () => {
     const dir = tempDir()
     const f = faultyFs()

@@ -123,4 +123,46 @@ describe("entry ring", () => {
       expect(ring.indexOf(pos + 1)).toBe(-1)
     }
   })
+
+})
+
+describe("relay state: de-duplication and half messages", () => {
+  it("restores producer receipts and half messages with their check counts from a snapshot, and recalls ids in the window from records", () => {
+    const m = machine()
+    const now = Date.now()
+    const base = { type: "message", body: Buffer.from("x"), headers: null, storedAt: now, due: 0, dedupWindow: 60_000 } as const
+    const a = m.apply({ ...base, queue: "q", id: "a", producerId: "p", producerEpoch: "e", producerSeq: 1 })
+    const half = m.apply({ ...base, queue: "q", id: "h", due: now + 1000, half: true, producerId: "p", producerEpoch: "e", producerSeq: 2 })
+    m.apply({ type: "check", queue: "q", seq: half, checks: 2, next: now + 5000 })
+    const copy = machine()
+    copy.state.restore(m.state.snapshot(Infinity, now))
+    // The producer's receipts come with the snapshot; the id window from the records (the log keeps them).
+    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "new", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(a)
+    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "a" }, now)).toBe(0)
+    copy.state.recall({ ...base, queue: "q", id: "a" }, a, now)
+    copy.state.recall({ ...base, queue: "q", id: "old", storedAt: now - 120_000 }, 9, now)
+    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "a" }, now)).toBe(a)
+    expect(copy.state.duplicateOf({ ...base, queue: "q", id: "old" }, now)).toBe(0)
+    expect(copy.state.delays.get(half)).toMatchObject({ half: true, checks: 2, due: now + 5000, producerId: "p" })
+    expect(copy.state.queueInfos()[0]).toMatchObject({ depth: 1, delayed: 0, prepared: 1 })
+    // Only what is durable goes into a checkpoint: receipts of seqs past `upTo` stay out.
+    const partial = machine()
+    partial.state.restore(m.state.snapshot(a - 1, now))
+    expect(partial.state.duplicateOf({ ...base, queue: "q", id: "z", producerId: "p", producerEpoch: "e", producerSeq: 1 }, now)).toBe(0)
+  })
+
+  it("decides a half message once: commit joins the queue, a later rollback reports the earlier decision", () => {
+    const m = machine()
+    m.apply({ type: "group", queue: "q", group: "g", settings })
+    const base = { type: "message", body: Buffer.from("x"), headers: null, storedAt: 1, dedupWindow: 60_000 } as const
+    const half = m.apply({ ...base, queue: "q", id: "h", due: 1000, half: true })
+    // Neither cancel nor release touches a half message.
+    expect(m.apply({ type: "cancel", queue: "q", id: "h" })).toBe(0)
+    expect(m.apply({ type: "release", queue: "q", seq: half })).toBe(0)
+    expect(m.pending("q", "g")).toEqual([])
+    const pos = m.apply({ type: "commit", queue: "q", id: "h", at: 2, dedupWindow: 60_000 })
+    expect(m.pending("q", "g")).toEqual([pos])
+    expect(m.apply({ type: "rollback", queue: "q", id: "h", at: 3, reason: "late", dedupWindow: 60_000 })).toBe(-1)
+    expect(m.apply({ type: "commit", queue: "q", id: "nope", at: 3, dedupWindow: 60_000 })).toBe(0)
+  })
 })

@@ -58,6 +58,13 @@ export function hostileTests(factory: StoreFactory): void {
         [[Op.ACK, raw.nextRid(), 12345], "ERR_RELAY_LEASE_EXPIRED"],
         [[Op.NACK, raw.nextRid(), "token?", 0], "ERR_RELAY_LEASE_EXPIRED"],
         [[99, raw.nextRid()], "ERR_RELAY_UNKNOWN_COMMAND"],
+        [[Op.SEND, raw.nextRid(), "q", "id", Buffer.from("x"), null, null, null, "bad producer!", "e", 1], "ERR_RELAY_PROTOCOL"],
+        [[Op.SEND, raw.nextRid(), "q", "id", Buffer.from("x"), null, null, null, "p", "e", 0], "ERR_RELAY_PROTOCOL"],
+        [[Op.PREPARE, raw.nextRid(), "q", "id", Buffer.from("x"), null, null, null, null], "ERR_RELAY_PROTOCOL"],
+        [[Op.PREPARE, raw.nextRid(), "q", "id", Buffer.alloc(1001), null, "p", "e", 1], "ERR_RELAY_MESSAGE_TOO_LARGE"],
+        [[Op.DECIDE, raw.nextRid(), "q", "id", "maybe"], "ERR_RELAY_PROTOCOL"],
+        [[Op.DECIDE, raw.nextRid(), "q", "never-prepared", "commit"], "ERR_RELAY_TX_UNKNOWN"],
+        [[Op.RESOLVER, raw.nextRid(), ""], "ERR_RELAY_PROTOCOL"],
         [[Op.HELLO, raw.nextRid(), 999], "ERR_RELAY_VERSION"],
       ]
       for (const [command, code] of cases) {
@@ -92,6 +99,25 @@ export function hostileTests(factory: StoreFactory): void {
       const client = h.client(node.endpoint)
       await client.send("still", "fine")
       expect(texts(await take(client.consume("still"), 1))).toEqual(["fine"])
+    })
+
+    it("stores ids and headers with any characters (NUL, control characters, quotes, backslashes) and gives them back as sent", async () => {
+      const node = await h.node(tempDir())
+      const client = h.client(node.endpoint)
+      const odd = ["nul\u0000inside", "\u0001leading", "\u0001\u0002\u0000", 'quote" back\\slash', "emoji \u{1F600} and \u00e9"]
+      const headers = { "k\u0000ey": "v\u0000al\u0001ue", 'q"': "\\" }
+      // Sent together with an ordinary message, in one batch: neither may harm the other.
+      const sent = await Promise.all([...odd.map((id) => client.send("odd", `body of ${JSON.stringify(id)}`, { id, headers })), client.send("odd", "plain", { id: "plain" })])
+      expect(sent.map((r) => r.duplicate)).toEqual(odd.map(() => false).concat([false]))
+      const again = await client.send("odd", "repeat", { id: odd[0]! })
+      expect(again).toMatchObject({ seq: sent[0]!.seq, duplicate: true })
+      await client.send("odd", "later", { id: odd[2]!, delay: 60_000 })
+      expect(await client.cancel("odd", odd[2]!)).toBe(false) // stored within the window already: the repeat was a duplicate, not delayed
+      const got = await take(client.consume("odd"), odd.length + 1)
+      expect(got.map((m) => m.id)).toEqual([...odd, "plain"])
+      expect(got.slice(0, odd.length).map((m) => m.headers)).toEqual(odd.map(() => headers))
+      await client.send("odd-delayed", "x", { id: "d\u0000elayed", delay: 60_000 })
+      expect(await client.cancel("odd-delayed", "d\u0000elayed")).toBe(true)
     })
 
     it("refuses sends with ERR_RELAY_STORE_FAILED while the store fails, keeps delivering what it has, and loses nothing confirmed", async () => {

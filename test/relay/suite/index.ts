@@ -8,8 +8,10 @@ import { type StoreFactory, removeTempDirs } from "../helpers.js"
 import { delayTests } from "./delays.js"
 import { forwardingTests } from "./forwarding.js"
 import { hostileTests } from "./hostile.js"
+import { idempotencyTests } from "./idempotency.js"
 import { redeliveryTests } from "./redelivery.js"
 import { restartTests } from "./restart.js"
+import { transactionTests } from "./transactions.js"
 
 export function relaySuite(factory: StoreFactory): void {
   describe(`relay on ${factory.name}`, () => {
@@ -19,5 +21,7 @@ export function relaySuite(factory: StoreFactory): void {
     delayTests(factory)
     restartTests(factory)
     hostileTests(factory)
+    idempotencyTests(factory)
+    transactionTests(factory)
   })
 }

@@ -342,3 +342,52 @@ describe("FrameDecoder: bodies assembled in place, and reads straight into them"
     expect(small.next()).toBe(false)
   })
 })
+
+describe("FrameDecoder: reused bodies (reuseBodies, for CURVE's boxes)", () => {
+  const longFrame = (body: Buffer) => {
+    const header = Buffer.alloc(9)
+    header[0] = 0x02
+    header.writeUInt32BE(body.length, 5)
+    return Buffer.concat([header, body])
+  }
+  /** Pushes `bytes` in chunks of `size`, returning each decoded body (copied) and the buffer it was in. */
+  const feed = (dec: FrameDecoder, bytes: Buffer, size: number) => {
+    const out: Array<{ body: Buffer; buffer: ArrayBufferLike }> = []
+    for (let at = 0; at < bytes.length; at += size) {
+      dec.push(bytes.subarray(at, at + size))
+      while (dec.next()) out.push({ body: Buffer.from(dec.body), buffer: dec.body.buffer })
+    }
+    return out
+  }
+
+  it("bodies that span chunks come out right and share one buffer; bodies inside a chunk stay views of it", () => {
+    const bodies = [pattern(5000, 1), pattern(4000, 2), pattern(5000, 3), pattern(10, 4)]
+    const stream = Buffer.concat(bodies.map(longFrame))
+    for (const chunk of [700, 3000]) {
+      const dec = new FrameDecoder(-1)
+      dec.reuseBodies = true
+      const out = feed(dec, stream, chunk)
+      expect(out.map((o, i) => o.body.equals(bodies[i]!))).toEqual([true, true, true, true])
+      expect(out[1]!.buffer).toBe(out[0]!.buffer)
+      expect(out[2]!.buffer).toBe(out[0]!.buffer)
+      // The 10-byte body lies inside one chunk (stream bytes 14036-14045).
+      expect(out[3]!.buffer).toBe(stream.buffer)
+    }
+  })
+
+  it("without it every spanning body gets a buffer of its own", () => {
+    const dec = new FrameDecoder(-1)
+    const out = feed(dec, Buffer.concat([longFrame(pattern(5000, 1)), longFrame(pattern(5000, 2))]), 700)
+    expect(out[1]!.buffer).not.toBe(out[0]!.buffer)
+  })
+
+  it("the shared buffer is dropped once the input runs dry: the next spanning body gets a new one", () => {
+    const dec = new FrameDecoder(-1)
+    dec.reuseBodies = true
+    const first = feed(dec, longFrame(pattern(3000, 1)), 1000)
+    expect(dec.input.length).toBe(0)
+    const second = feed(dec, longFrame(pattern(3000, 2)), 1000)
+    expect(second[0]!.body.equals(pattern(3000, 2))).toBe(true)
+    expect(second[0]!.buffer).not.toBe(first[0]!.buffer)
+  })
+})

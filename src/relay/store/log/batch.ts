@@ -19,6 +19,25 @@ export class Batch {
   sizes: number[] = []
   waiters: Waiter[] = []
 
+  /** Adds an operation: its seq (negative: a duplicate, not written), record offset and size. */
+  push(op: StoreOp, seq: number, offset: number, size: number): void {
+    this.ops.push(op)
+    this.seqs.push(seq)
+    this.offsets.push(offset)
+    this.sizes.push(size)
+  }
+
+  /** The first written record's seq, 0 when nothing is written. */
+  firstSeq(): number {
+    for (const seq of this.seqs) if (seq > 0) return seq
+    return 0
+  }
+
+  lastSeq(): number {
+    for (let i = this.seqs.length - 1; i >= 0; i--) if (this.seqs[i]! > 0) return this.seqs[i]!
+    return 0
+  }
+
   /** Drops the records and operations from index `start` on (an append that failed half way). */
   truncate(start: number, bytes: number): void {
     this.writer.truncate(bytes)

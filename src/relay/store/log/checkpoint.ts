@@ -23,6 +23,8 @@ export interface Checkpoint {
   readonly offset: number
   readonly created: number
   readonly state: StateSnapshot
+  /** Segments holding ids still in the de-duplication window: (base seq, until) pairs; absent in older checkpoints. */
+  readonly windows?: number[]
 }
 
 const NAME = /^checkpoint-(\d{20})\.ckpt$/

@@ -51,15 +51,16 @@ export class Checkpointer {
     await this.cleanup()
   }
 
-  /** Deletes sealed segments no message needs whose records the older kept checkpoint covers. */
+  /** Deletes sealed segments no message needs, past their ids' de-duplication window, whose records the older kept checkpoint covers. */
   async cleanup(): Promise<void> {
     if (this.cleaning || this.kept.length < 2) return
     this.cleaning = true
     try {
       const covered = this.kept[this.kept.length - 1]!.lastSeq
+      const now = Date.now()
       const doomed = this.segments.items.filter((s) => {
         const end = this.segments.endOf(s)
-        return !this.isActive(s) && s.live <= 0 && s.readers === 0 && end !== undefined && end - 1 <= covered
+        return !this.isActive(s) && s.live <= 0 && s.readers === 0 && s.windowUntil <= now && end !== undefined && end - 1 <= covered
       })
       for (const segment of doomed) {
         this.segments.remove(segment)

@@ -11,6 +11,7 @@ import { ZmeshError } from "../../../errors.js"
 import { type PendingEntry, RelayState } from "../relay-state.js"
 import type {
   DueMessage,
+  MessageOp,
   PendingMessage,
   QueueInfo,
   Recovery,
@@ -32,6 +33,7 @@ import { readPayloads } from "./payload-reader.js"
 import { replay } from "./recovery.js"
 import { SegmentWriter } from "./segment-writer.js"
 import { SyncPolicy } from "./sync-policy.js"
+import { scanWindow } from "./window-scan.js"
 import { type Segment, SegmentList, segmentBases } from "./segments.js"
 
 export interface LogStoreOptions {
@@ -164,11 +166,14 @@ export class LogStore implements RelayStore {
     if (checkpoint !== undefined) {
       this.state.restore(checkpoint.state)
       this.appliedAt = { segment: checkpoint.segment, offset: checkpoint.offset }
+      await this.recallWindow(checkpoint, notes)
     }
     const from = checkpoint === undefined ? undefined : { segment: checkpoint.segment, offset: checkpoint.offset, lastSeq: checkpoint.lastSeq }
     const result = await replay(this.fs, this.segments.items, from, (op, seq, loc, size) => {
       this.state.apply(op, seq, loc, size)
-      this.appliedAt = { segment: this.segments.of(seq)!.base, offset: loc + size }
+      const segment = this.segments.of(seq)!
+      this.extendWindow(segment, op)
+      this.appliedAt = { segment: segment.base, offset: loc + size }
     })
     for (const segment of result.empty) {
       await this.fs.close(segment.fd!)
@@ -187,6 +192,10 @@ export class LogStore implements RelayStore {
     if (result.replayed > 0) await this.checkpoint()
     this.timer = setInterval(() => {
       if (this.changed && this.checkpointing === undefined) this.requestCheckpoint()
+      // A segment kept only for its ids' window may go once that has passed, even with nothing new.
+      else if (this.segments.items.some((seg) => seg.live <= 0 && seg.windowUntil > 0 && seg.windowUntil <= Date.now())) {
+        void this.checkpointer.cleanup().catch(() => undefined)
+      }
     }, this.checkpointInterval)
     this.timer.unref()
     return { queues: this.state.queueInfos(), corruption, notes, durationMs: performance.now() - started }
@@ -212,17 +221,26 @@ export class LogStore implements RelayStore {
     const batch = this.staged
     const start = batch.ops.length
     const mark = batch.writer.length
+    let now = 0
     try {
       for (const op of ops) {
+        const idempotent = op.type === "message" && isIdempotent(op)
+        if (idempotent) {
+          const original = this.state.duplicateOf(op, now || (now = Date.now()))
+          if (original > 0) {
+            // Not stored again: answered with the original's seq, once this batch (after the original's) is durable.
+            batch.push(op, -original, -1, 0)
+            continue
+          }
+        }
         const seq = this.nextSeq++
         // Messages are framed straight into the batch; the rare others through the generic encoder.
         const at = op.type === "message" ? batch.writer.appendWith(seq, messageBound(op), writeMessage, op) : batch.writer.append(seq, encodeOp(op))
-        batch.offsets.push(at)
-        batch.ops.push(op)
-        batch.seqs.push(seq)
-        batch.sizes.push(batch.writer.length - at)
+        batch.push(op, seq, at, batch.writer.length - at)
+        if (idempotent) this.state.stage(op as MessageOp, seq)
       }
     } catch (err) {
+      this.unstage(batch, start)
       batch.truncate(start, mark)
       return Promise.reject(new ZmeshError("ERR_RELAY_STORE_FAILED", `cannot encode an operation: ${(err as Error).message}`, { cause: err }))
     }
@@ -271,7 +289,26 @@ export class LogStore implements RelayStore {
   }
 
   async due(now: number, max: number): Promise<DueMessage[]> {
-    return this.state.delays.dueAt(now, max).map((d) => ({ queue: d.queue, seq: d.seq, due: d.due }))
+    return this.state.delays.dueAt(now, max).map((d) =>
+      d.half === true ? { queue: d.queue, seq: d.seq, due: d.due, half: true, id: d.id, producerId: d.producerId, checks: d.checks } : { queue: d.queue, seq: d.seq, due: d.due },
+    )
+  }
+
+  async read(queue: string, seq: number): Promise<StoredMessage | undefined> {
+    const delayed = this.state.delays.get(seq)
+    const located = delayed ?? this.state.locate(queue, seq)
+    if (located === undefined) return undefined
+    if ("message" in located && located.message !== undefined) return located.message
+    const segment = this.segments.of(seq)
+    if (segment === undefined) return undefined
+    segment.readers++
+    try {
+      const read = await readPayloads(this.fs, [{ seq, loc: located.loc, size: located.size }], (s) => this.segments.of(s), async (s) => s.fd!)
+      const outcome = read.get(seq)
+      return outcome !== undefined && "body" in outcome ? outcome : undefined
+    } finally {
+      segment.readers--
+    }
   }
 
   async nextDue(): Promise<number | undefined> {
@@ -311,15 +348,16 @@ export class LogStore implements RelayStore {
     this.inflight = batch
     this.staged = this.spare ?? new Batch()
     this.spare = undefined
-    const inline = this.syncPolicy.begin(batch.waiters.length)
     try {
-      const base = await this.writer.write(batch.writer.bytes(), batch.seqs[0]!, inline)
+      const first = batch.firstSeq()
+      // A batch of duplicates only has nothing to write; it still answers after the batch before it.
+      const base = first === 0 ? 0 : await this.write(batch, first)
       this.applyBatch(batch, base)
     } catch (err) {
+      this.unstage(batch, 0)
       const error = storeError(err)
       for (const w of batch.waiters) w.reject(error)
     } finally {
-      this.syncPolicy.end(this.staged.ops.length > 0, this.writer.lastSyncMs)
       batch.reset()
       this.inflight = undefined
       this.spare = batch
@@ -330,23 +368,77 @@ export class LogStore implements RelayStore {
     void this.flush()
   }
 
+  /** Writes and syncs a batch, the sync where the policy says (sync-policy.ts). */
+  private async write(batch: Batch, first: number): Promise<number> {
+    const inline = this.syncPolicy.begin(batch.waiters.length)
+    try {
+      return await this.writer.write(batch.writer.bytes(), first, inline)
+    } finally {
+      this.syncPolicy.end(this.staged.ops.length > 0, this.writer.lastSyncMs)
+    }
+  }
+
   private applyBatch(batch: Batch, first: number): void {
     const results = new Array<number>(batch.ops.length)
-    const segment = this.writer.active!
+    const last = batch.lastSeq()
     for (let i = 0; i < batch.ops.length; i++) {
       const op = batch.ops[i]!
       const seq = batch.seqs[i]!
-      const kept = op.type === "message" && op.due === 0 ? this.cache.keep(op, seq) : undefined
-      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept)
+      if (seq < 0) {
+        results[i] = seq // a duplicate: minus the original's seq
+        continue
+      }
+      let kept: StoredMessage | undefined
+      let staged = false
+      if (op.type === "message") {
+        if (op.due === 0 && op.half !== true) kept = this.cache.keep(op, seq)
+        staged = isIdempotent(op)
+      }
+      results[i] = this.state.apply(op, seq, first + batch.offsets[i]!, batch.sizes[i]!, kept, staged)
+      this.extendWindow(this.writer.active!, op)
     }
     const bytes = batch.writer.length
-    this.lastApplied = batch.seqs[batch.seqs.length - 1]!
-    this.appliedAt = { segment: segment.base, offset: first + bytes }
+    if (last > 0) {
+      this.lastApplied = last
+      this.appliedAt = { segment: this.writer.active!.base, offset: first + bytes }
+    }
     this.bytesSinceCheckpoint += bytes
     this.changed = true
     this.counters.commits++
     this.counters.ops += batch.ops.length
     for (const w of batch.waiters) w.resolve(w.count === results.length ? results : results.slice(w.start, w.start + w.count))
+  }
+
+  /** Takes back the de-duplication entries of a batch's messages from index `start` on (their commit failed). */
+  private unstage(batch: Batch, start: number): void {
+    for (let i = start; i < batch.ops.length; i++) {
+      const op = batch.ops[i]!
+      if (op.type === "message" && batch.seqs[i]! > 0) this.state.unstage(op, batch.seqs[i]!)
+    }
+  }
+
+  /** Keeps `segment` while an id recorded in it by `op` is in the de-duplication window. */
+  private extendWindow(segment: Segment, op: StoreOp): void {
+    let until = 0
+    if (op.type === "message") until = op.dedupWindow ? op.storedAt + op.dedupWindow : 0
+    else if (op.type === "commit" || op.type === "rollback") until = op.dedupWindow ? op.at + op.dedupWindow : 0
+    if (until > segment.windowUntil) segment.windowUntil = until
+  }
+
+  /** Rebuilds the id window from the segments the checkpoint says hold ids still in it (up to its last record). */
+  private async recallWindow(checkpoint: Checkpoint, notes: string[]): Promise<void> {
+    const now = Date.now()
+    const windows = checkpoint.windows ?? []
+    let scanned = 0
+    let skipped = 0
+    for (let i = 0; i + 1 < windows.length; i += 2) {
+      const segment = this.segments.items.find((s) => s.base === windows[i])
+      if (segment === undefined || windows[i + 1]! <= now) continue
+      segment.windowUntil = windows[i + 1]!
+      skipped += await scanWindow(this.fs, segment, checkpoint.lastSeq, (op, seq) => this.state.recall(op, seq, now))
+      scanned++
+    }
+    if (scanned > 0) notes.push(`de-duplication window rebuilt from ${scanned} segments${skipped > 0 ? ` (${skipped} unreadable records skipped)` : ""}`)
   }
 
   private becameIdle(): void {
@@ -387,13 +479,19 @@ export class LogStore implements RelayStore {
       segment: this.appliedAt.segment,
       offset: this.appliedAt.offset,
       created: Date.now(),
-      state: this.state.snapshot(),
+      state: this.state.snapshot(this.lastApplied),
+      windows: this.segments.items.filter((seg) => seg.windowUntil > Date.now()).flatMap((seg) => [seg.base, seg.windowUntil]),
     }
     this.bytesSinceCheckpoint = 0
     this.changed = false
     this.wantCleanup = false
     await this.checkpointer.write(checkpoint)
   }
+}
+
+/** A message checked for duplicates when staged (and then remembered already). */
+function isIdempotent(op: MessageOp): boolean {
+  return op.dedupWindow !== undefined && op.dedupWindow > 0 ? true : op.producerSeq !== null && op.producerSeq !== undefined
 }
 
 function storeError(err: unknown): ZmeshError {

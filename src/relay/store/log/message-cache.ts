@@ -5,6 +5,7 @@
  * needs it any more. What does not fit is read back from its segment.
  */
 import type { MessageOp, StoredMessage } from "../store.js"
+import { storedMessage } from "./op-codec.js"
 
 export class MessageCache {
   private used = 0
@@ -18,7 +19,7 @@ export class MessageCache {
   keep(op: MessageOp, seq: number): StoredMessage | undefined {
     if (this.used + op.body.length > this.budget) return undefined
     this.used += op.body.length
-    return { queue: op.queue, seq, id: op.id, body: Buffer.from(op.body), headers: op.headers, storedAt: op.storedAt, due: 0 }
+    return storedMessage(op, seq, 0)
   }
 
   release(kept: StoredMessage): void {

@@ -11,13 +11,14 @@ import type { MessageOp } from "../store.js"
 export function messageBound(op: MessageOp): number {
   let n = 64 + 3 * (op.queue.length + op.id.length) + op.body.length + headersBound(op.headers)
   if (op.producerId) n += 3 * op.producerId.length + 5
+  if (op.producerEpoch) n += 3 * op.producerEpoch.length + 5
   return n
 }
 
-/** Writes [1, queue, id, storedAt, due, headers, body, producerId, producerSeq] at `at`; returns the end. */
+/** Writes [1 or 7, queue, id, storedAt, due, headers, body, producerId, producerSeq, producerEpoch, dedupWindow] at `at`; returns the end. */
 export function writeMessage(buf: Buffer, at: number, op: MessageOp): number {
-  buf[at++] = 0x99 // fixarray of 9
-  buf[at++] = 1 // MESSAGE
+  buf[at++] = 0x9b // fixarray of 11
+  buf[at++] = op.half === true ? 7 : 1 // HALF or MESSAGE
   at = writeStr(buf, at, op.queue)
   at = writeStr(buf, at, op.id)
   at = writeUint(buf, at, op.storedAt)
@@ -28,5 +29,7 @@ export function writeMessage(buf: Buffer, at: number, op: MessageOp): number {
   else at = writeStr(buf, at, op.producerId)
   if (op.producerSeq === undefined || op.producerSeq === null) buf[at++] = 0xc0
   else at = writeUint(buf, at, op.producerSeq)
-  return at
+  if (op.producerEpoch === undefined || op.producerEpoch === null) buf[at++] = 0xc0
+  else at = writeStr(buf, at, op.producerEpoch)
+  return writeUint(buf, at, op.dedupWindow ?? 0)
 }

@@ -2,13 +2,11 @@
  * Record payloads: each operation as a MessagePack array whose first element
  * is its kind. Fields are only ever appended, so older fields keep their
  * places; a reader refuses a kind it does not know (a newer log) rather than
- * skip it. Kinds 7-15 are reserved for the idempotency and transactions
- * follow-up: 7 half message (as MESSAGE, invisible until decided),
- * 8 transaction commit, 9 transaction rollback, 10 check-back count,
- * 11 producer epoch.
+ * skip it. A half message is a MESSAGE under its own kind (7), so that an
+ * older reader refuses it rather than deliver it. Kinds 11-15 are reserved.
  */
 import { Packr } from "msgpackr"
-import type { Headers, StoreOp, StoredMessage } from "../store.js"
+import type { Headers, MessageOp, StoreOp, StoredMessage } from "../store.js"
 
 export const RecordKind = {
   MESSAGE: 1,
@@ -17,6 +15,10 @@ export const RecordKind = {
   RETRY: 4,
   RELEASE: 5,
   CANCEL: 6,
+  HALF: 7,
+  COMMIT: 8,
+  ROLLBACK: 9,
+  CHECK: 10,
 } as const
 
 const packr = new Packr({ useRecords: false, moreTypes: false })
@@ -24,9 +26,9 @@ const packr = new Packr({ useRecords: false, moreTypes: false })
 export function encodeOp(op: StoreOp): Buffer {
   switch (op.type) {
     case "message":
-      // [1, queue, id, storedAt, due, headers, body, producerId, producerSeq]
+      // [1 or 7, queue, id, storedAt, due, headers, body, producerId, producerSeq, producerEpoch, dedupWindow]
       return packr.pack([
-        RecordKind.MESSAGE,
+        op.half === true ? RecordKind.HALF : RecordKind.MESSAGE,
         op.queue,
         op.id,
         op.storedAt,
@@ -35,6 +37,8 @@ export function encodeOp(op: StoreOp): Buffer {
         op.body,
         op.producerId ?? null,
         op.producerSeq ?? null,
+        op.producerEpoch ?? null,
+        op.dedupWindow ?? 0,
       ])
     case "group": {
       const s = op.settings
@@ -48,6 +52,12 @@ export function encodeOp(op: StoreOp): Buffer {
       return packr.pack([RecordKind.RELEASE, op.queue, op.seq])
     case "cancel":
       return packr.pack([RecordKind.CANCEL, op.queue, op.id])
+    case "commit":
+      return packr.pack([RecordKind.COMMIT, op.queue, op.id, op.at, op.dedupWindow ?? 0])
+    case "rollback":
+      return packr.pack([RecordKind.ROLLBACK, op.queue, op.id, op.at, op.reason, op.dedupWindow ?? 0])
+    case "check":
+      return packr.pack([RecordKind.CHECK, op.queue, op.seq, op.checks, op.next])
   }
 }
 
@@ -57,6 +67,7 @@ export function decodeOp(payload: Buffer): StoreOp {
   if (!Array.isArray(r)) throw new Error("record payload is not an array")
   switch (r[0]) {
     case RecordKind.MESSAGE:
+    case RecordKind.HALF:
       return {
         type: "message",
         queue: str(r[1]),
@@ -67,6 +78,9 @@ export function decodeOp(payload: Buffer): StoreOp {
         body: bin(r[6]),
         producerId: (r[7] ?? null) as string | null,
         producerSeq: (r[8] ?? null) as number | null,
+        producerEpoch: (r[9] ?? null) as string | null,
+        dedupWindow: (r[10] ?? 0) as number,
+        half: r[0] === RecordKind.HALF,
       }
     case RecordKind.GROUP:
       return {
@@ -84,6 +98,12 @@ export function decodeOp(payload: Buffer): StoreOp {
       return { type: "release", queue: str(r[1]), seq: num(r[2]) }
     case RecordKind.CANCEL:
       return { type: "cancel", queue: str(r[1]), id: str(r[2]) }
+    case RecordKind.COMMIT:
+      return { type: "commit", queue: str(r[1]), id: str(r[2]), at: num(r[3]), dedupWindow: num(r[4]) }
+    case RecordKind.ROLLBACK:
+      return { type: "rollback", queue: str(r[1]), id: str(r[2]), at: num(r[3]), reason: str(r[4]), dedupWindow: num(r[5]) }
+    case RecordKind.CHECK:
+      return { type: "check", queue: str(r[1]), seq: num(r[2]), checks: num(r[3]), next: num(r[4]) }
     default:
       throw new Error(`unknown record kind ${String(r[0])} (a log written by a newer version?)`)
   }
@@ -93,6 +113,11 @@ export function decodeOp(payload: Buffer): StoreOp {
 export function decodeMessage(payload: Buffer, seq: number): StoredMessage {
   const op = decodeOp(payload)
   if (op.type !== "message") throw new Error(`record ${seq} is a ${op.type}, not a message`)
+  return storedMessage(op, seq, op.due)
+}
+
+/** A message op as stored under `seq`, with a copy of its body (the op's may be a view into a frame or a read buffer). */
+export function storedMessage(op: MessageOp, seq: number, due: number): StoredMessage {
   return {
     queue: op.queue,
     seq,
@@ -100,7 +125,9 @@ export function decodeMessage(payload: Buffer, seq: number): StoredMessage {
     body: Buffer.from(op.body),
     headers: op.headers,
     storedAt: op.storedAt,
-    due: op.due,
+    due,
+    producerId: op.producerId ?? null,
+    producerSeq: op.producerSeq ?? null,
   }
 }
 

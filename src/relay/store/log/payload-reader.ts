@@ -3,7 +3,6 @@
  * together in one segment are read with one system call, and every record is
  * checked (length, checksum, seq) before it is believed.
  */
-import type { PendingEntry } from "../relay-state.js"
 import type { StoreCorruption, StoredMessage } from "../store.js"
 import type { LogFs } from "./log-fs.js"
 import { decodeMessage } from "./op-codec.js"
@@ -17,14 +16,21 @@ const MAX_SPAN = 4 * 1024 * 1024
 
 export type ReadOutcome = StoredMessage | StoreCorruption
 
+/** Where a record is: its seq, byte offset in its segment, and size. */
+export interface Located {
+  readonly seq: number
+  readonly loc: number
+  readonly size: number
+}
+
 export async function readPayloads(
   fsx: LogFs,
-  entries: readonly PendingEntry[],
+  entries: readonly Located[],
   segmentOf: (seq: number) => Segment | undefined,
   openFd: (segment: Segment) => Promise<number>,
 ): Promise<Map<number, ReadOutcome>> {
   const out = new Map<number, ReadOutcome>()
-  const bySegment = new Map<Segment, PendingEntry[]>()
+  const bySegment = new Map<Segment, Located[]>()
   for (const entry of entries) {
     const segment = segmentOf(entry.seq)
     if (segment === undefined || entry.loc + entry.size > segment.size) {
@@ -55,7 +61,7 @@ export async function readPayloads(
   return out
 }
 
-function check(buf: Buffer, entry: PendingEntry, start: number, segment: Segment): ReadOutcome {
+function check(buf: Buffer, entry: Located, start: number, segment: Segment): ReadOutcome {
   const where = `${segment.path} offset ${entry.loc}`
   const r = parseRecord(buf, entry.loc - start)
   if (!r.ok) return { where, seq: entry.seq, reason: r.reason }

@@ -40,6 +40,7 @@ export class SegmentWriter {
    */
   async write(bytes: Buffer, firstSeq: number, inline = false): Promise<number> {
     const fsx = this.o.fs
+    this.lastSyncMs = 0
     let segment = this.active
     if (segment === undefined || (segment.size > SEGMENT_HEADER && segment.size + bytes.length > this.o.segmentSize)) {
       segment = await this.roll(firstSeq)

@@ -21,6 +21,8 @@ export class Segment {
   fillFrom = 0
   /** Data in it failed a check: on deletion it is moved to quarantine/, not removed. */
   corrupt = false
+  /** Epoch ms until which ids recorded in it are in the de-duplication window: it is kept (and rescanned on reopen) until then. */
+  windowUntil = 0
 
   readonly base: number
   readonly path: string

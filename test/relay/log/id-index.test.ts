@@ -1,0 +1,52 @@
+/** The de-duplication window's ring: the same answers as a plain map model, through growth, wrap-around, expiry and removal. */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Decision, IdIndex } from "../../../src/relay/store/id-index.js"
+
+type Step = { kind: "put"; queue: string; id: string; ttl: number } | { kind: "tick"; by: number } | { kind: "remove"; queue: string; id: string }
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant("put" as const), queue: fc.constantFrom("a", "b"), id: fc.integer({ min: 0, max: 40 }).map(String), ttl: fc.integer({ min: 1, max: 50 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant("tick" as const), by: fc.integer({ min: 0, max: 20 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("remove" as const), queue: fc.constantFrom("a", "b"), id: fc.integer({ min: 0, max: 40 }).map(String) }) },
+)
+
+describe("the id window", () => {
+  it("answers as a map of id -> (seq, expiry) does, across growth, expiry and removal", () => {
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
+        const index = new IdIndex(4)
+        const model = new Map<string, { seq: number; expires: number }>()
+        let now = 1000
+        let seq = 0
+        const removed = new Set<number>()
+        for (const s of steps) {
+          if (s.kind === "tick") {
+            now += s.by
+            index.expire(now)
+          } else if (s.kind === "put") {
+            seq++
+            index.put(s.queue, s.id, seq, now + s.ttl, seq % 3 === 0 ? Decision.committed : Decision.none)
+            model.set(`${s.queue}/${s.id}`, { seq, expires: now + s.ttl })
+          } else {
+            const m = model.get(`${s.queue}/${s.id}`)
+            if (m !== undefined) {
+              index.remove(s.queue, s.id, m.seq)
+              removed.add(m.seq)
+              model.delete(`${s.queue}/${s.id}`)
+            }
+          }
+        }
+        for (const queue of ["a", "b"]) {
+          for (let i = 0; i <= 40; i++) {
+            const m = model.get(`${queue}/${i}`)
+            const want = m !== undefined && m.expires > now ? m.seq : 0
+            expect(index.seqOf(queue, String(i), now)).toBe(want)
+            expect(removed.has(index.seqOf(queue, String(i), now))).toBe(false)
+            if (want !== 0) expect(index.decisionOf(queue, String(i), now)).toBe(want % 3 === 0 ? Decision.committed : Decision.none)
+          }
+        }
+      }),
+    )
+  })
+})
