@@ -17,23 +17,19 @@ export class IdIndex {
   private readonly byQueue = new Map<string, Map<string, number>>()
   private readonly queueNames: string[] = []
   private readonly queueIndex = new Map<string, number>()
-  private ids: Array<string | undefined>
-  private queues: Uint32Array
-  private seqs: Float64Array
-  private expiries: Float64Array
-  private decisions: Uint8Array
-  private mask: number
+  private ids: Array<string | undefined> = []
+  private queues = new Uint32Array(0)
+  private seqs = new Float64Array(0)
+  private expiries = new Float64Array(0)
+  private decisions = new Uint8Array(0)
+  private mask = 0
   /** Serial of the oldest entry, and of the next one. */
   private head = 0
   private tail = 0
 
+  /** `capacity`: a power of two; the ring doubles when full. */
   constructor(capacity = 1024) {
-    this.ids = new Array(capacity)
-    this.queues = new Uint32Array(capacity)
-    this.seqs = new Float64Array(capacity)
-    this.expiries = new Float64Array(capacity)
-    this.decisions = new Uint8Array(capacity)
-    this.mask = capacity - 1
+    this.allocate(capacity)
   }
 
   get size(): number {
@@ -109,12 +105,7 @@ export class IdIndex {
     const n = this.tail - this.head
     const capacity = (this.mask + 1) * 2
     const old = { ids: this.ids, queues: this.queues, seqs: this.seqs, expiries: this.expiries, decisions: this.decisions, mask: this.mask }
-    this.ids = new Array(capacity)
-    this.queues = new Uint32Array(capacity)
-    this.seqs = new Float64Array(capacity)
-    this.expiries = new Float64Array(capacity)
-    this.decisions = new Uint8Array(capacity)
-    this.mask = capacity - 1
+    this.allocate(capacity)
     for (let serial = this.head; serial < this.head + n; serial++) {
       const from = serial & old.mask
       const to = serial & this.mask
@@ -124,5 +115,14 @@ export class IdIndex {
       this.expiries[to] = old.expiries[from]!
       this.decisions[to] = old.decisions[from]!
     }
+  }
+
+  private allocate(capacity: number): void {
+    this.ids = new Array(capacity)
+    this.queues = new Uint32Array(capacity)
+    this.seqs = new Float64Array(capacity)
+    this.expiries = new Float64Array(capacity)
+    this.decisions = new Uint8Array(capacity)
+    this.mask = capacity - 1
   }
 }
