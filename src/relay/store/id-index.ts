@@ -17,6 +17,9 @@ export class IdIndex {
   private readonly byQueue = new Map<string, Map<string, number>>()
   private readonly queueNames: string[] = []
   private readonly queueIndex = new Map<string, number>()
+  private lastQueue: string | undefined
+  private lastIndex = 0
+  private lastIds: Map<string, number> | undefined
   private ids: Array<string | undefined> = []
   private queues = new Uint32Array(0)
   private seqs = new Float64Array(0)
@@ -54,18 +57,24 @@ export class IdIndex {
     if (this.tail - this.head > this.mask) this.grow()
     const serial = this.tail++
     const slot = serial & this.mask
-    let q = this.queueIndex.get(queue)
-    if (q === undefined) {
-      q = this.queueNames.push(queue) - 1
-      this.queueIndex.set(queue, q)
-      this.byQueue.set(queue, new Map())
+    // Sends come in runs of one queue: the last queue's map and index are at hand.
+    if (queue !== this.lastQueue) {
+      let q = this.queueIndex.get(queue)
+      if (q === undefined) {
+        q = this.queueNames.push(queue) - 1
+        this.queueIndex.set(queue, q)
+        this.byQueue.set(queue, new Map())
+      }
+      this.lastQueue = queue
+      this.lastIndex = q
+      this.lastIds = this.byQueue.get(queue)!
     }
     this.ids[slot] = id
-    this.queues[slot] = q
+    this.queues[slot] = this.lastIndex
     this.seqs[slot] = seq
     this.expiries[slot] = expires
     this.decisions[slot] = decision
-    this.byQueue.get(queue)!.set(id, serial)
+    this.lastIds!.set(id, serial)
   }
 
   /**
