@@ -84,20 +84,14 @@ export class RelayConnection implements ConsumerLink, TransactionLink {
 
   /** Resolves once the relay has stored the message durably (fsync'd). */
   send(queue: string, body: Buffer | Uint8Array | string, options: SendOptions = {}, movable = false): Promise<SendResult> {
-    if (!isName(queue)) return reject("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-    const data = typeof body === "string" ? Buffer.from(body) : body
-    if (!(data instanceof Uint8Array)) return Promise.reject(new ZmeshError("EINVAL", "send: body must be a Buffer, Uint8Array or string"))
+    const m = checkMessage("send", queue, body, options.id, options.headers)
+    if (m instanceof ZmeshError) return Promise.reject(m)
+    const { data, id, hsize } = m
     const { delay, at, headers } = options
-    const id = options.id ?? randomUUID()
-    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
-      return Promise.reject(new ZmeshError("EINVAL", `send: id must be a string of 1-${MAX_ID_LENGTH} characters`))
-    }
     if (delay !== undefined && at !== undefined) return reject("ERR_RELAY_DELAY_CONFLICT", "send: delay and at exclude each other")
     if (delay !== undefined && (!Number.isInteger(delay) || delay < 0)) return Promise.reject(new ZmeshError("EINVAL", "send: delay must be a non-negative integer (ms)"))
     const due = at instanceof Date ? at.getTime() : at
     if (due !== undefined && (!Number.isInteger(due) || due < 0)) return Promise.reject(new ZmeshError("EINVAL", "send: at must be a Date or epoch ms"))
-    const hsize = headersSize(headers)
-    if (hsize < 0) return Promise.reject(new ZmeshError("EINVAL", "send: headers must be an object of strings"))
     const maxSize = this.info?.maxMessageSize ?? DEFAULT_MAX_MESSAGE
     if (data.length + hsize > maxSize) {
       return reject("ERR_RELAY_MESSAGE_TOO_LARGE", `send: message of ${data.length + hsize} bytes exceeds the relay's maxMessageSize of ${maxSize}`)
@@ -121,15 +115,9 @@ export class RelayConnection implements ConsumerLink, TransactionLink {
    */
   async prepare(queue: string, body: Buffer | Uint8Array | string, options: PrepareOptions = {}, movable = false): Promise<Transaction> {
     if (this.producerId === undefined) throw new ZmeshError("EINVAL", "prepare: the client needs a producerId (check-backs ask that producer)")
-    if (!isName(queue)) throw new ZmeshError("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-    const data = typeof body === "string" ? Buffer.from(body) : body
-    if (!(data instanceof Uint8Array)) throw new ZmeshError("EINVAL", "prepare: body must be a Buffer, Uint8Array or string")
-    const id = options.id ?? randomUUID()
-    if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
-      throw new ZmeshError("EINVAL", `prepare: id must be a string of 1-${MAX_ID_LENGTH} characters`)
-    }
-    const hsize = headersSize(options.headers)
-    if (hsize < 0) throw new ZmeshError("EINVAL", "prepare: headers must be an object of strings")
+    const m = checkMessage("prepare", queue, body, options.id, options.headers)
+    if (m instanceof ZmeshError) throw m
+    const { data, id, hsize } = m
     const command = [Op.PREPARE, 0, queue, id, data, options.headers ?? null, this.producerId, this.producerEpoch, ++this.producerSeq]
     const r = (await this.channel.request("send", command, data.length + hsize + 64, false, movable)) as SendResult
     return new Transaction(this, queue, id, r.seq, r.duplicate)
@@ -141,8 +129,6 @@ export class RelayConnection implements ConsumerLink, TransactionLink {
    * of the same producerId, e.g. after a crash and restart).
    */
   onCheck(resolver: CheckResolver): void {
-    if (this.producerId === undefined) throw new ZmeshError("EINVAL", "onCheck: the client needs a producerId")
-    if (typeof resolver !== "function") throw new ZmeshError("EINVAL", "onCheck: the resolver must be a function")
     const first = this.resolver === undefined
     this.resolver = resolver
     if (first && this.channel.connected) this.registerResolver()
@@ -292,4 +278,24 @@ export class RelayConnection implements ConsumerLink, TransactionLink {
 
 function reject(code: ZmeshError["code"], message: string): Promise<never> {
   return Promise.reject(new ZmeshError(code, message))
+}
+
+/** The checks a message gets before it goes to the relay: its queue name, body, id (made up if not given) and headers. */
+function checkMessage(
+  what: string,
+  queue: string,
+  body: Buffer | Uint8Array | string,
+  givenId: string | undefined,
+  headers: Headers | undefined,
+): ZmeshError | { data: Uint8Array; id: string; hsize: number } {
+  if (!isName(queue)) return new ZmeshError("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
+  const data = typeof body === "string" ? Buffer.from(body) : body
+  if (!(data instanceof Uint8Array)) return new ZmeshError("EINVAL", `${what}: body must be a Buffer, Uint8Array or string`)
+  const id = givenId ?? randomUUID()
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    return new ZmeshError("EINVAL", `${what}: id must be a string of 1-${MAX_ID_LENGTH} characters`)
+  }
+  const hsize = headersSize(headers)
+  if (hsize < 0) return new ZmeshError("EINVAL", `${what}: headers must be an object of strings`)
+  return { data, id, hsize }
 }

@@ -70,15 +70,14 @@ export class CheckBack {
 
   /** A resolver answered "unknown": that check was counted already; the last one allowed rolls back at once. */
   unknown(queue: string, id: string): StoreOp | undefined {
-    const key = `${queue}\n${id}`
-    const checks = this.asked.get(key)
-    this.asked.delete(key)
+    const checks = this.asked.get(askedKey(queue, id))
+    this.asked.delete(askedKey(queue, id))
     if (checks === undefined || checks < this.core.options.maxChecks) return undefined
     return { type: "rollback", queue, id, at: Date.now(), reason: `"unknown" after ${checks} check-backs`, dedupWindow: this.core.options.dedupWindow }
   }
 
   decided(queue: string, id: string): void {
-    this.asked.delete(`${queue}\n${id}`)
+    this.asked.delete(askedKey(queue, id))
   }
 
   private async ask(h: DueMessage, checks: number): Promise<void> {
@@ -93,7 +92,11 @@ export class CheckBack {
       return
     }
     if (message === undefined) return // decided meanwhile
-    this.asked.set(`${h.queue}\n${h.id}`, checks)
+    this.asked.set(askedKey(h.queue, h.id!), checks)
     this.core.post(session, [Op.CHECK, h.queue, h.id!, h.seq, message.body, message.headers, checks], message.body.length)
   }
+}
+
+function askedKey(queue: string, id: string): string {
+  return `${queue}\n${id}`
 }

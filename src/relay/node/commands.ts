@@ -92,7 +92,7 @@ interface Producer {
 }
 
 function checkProducer(producerId: unknown, producerEpoch: unknown, producerSeq: unknown): Producer {
-  if (!isName(producerId)) throw fail("ERR_RELAY_PROTOCOL", "the producer id must be a name of 1-200 characters A-Z a-z 0-9 . _ - : /")
+  assertProducerId(producerId)
   if (!isId(producerEpoch)) throw fail("ERR_RELAY_PROTOCOL", "the producer epoch must be a string of 1-255 characters")
   if (!isCount(producerSeq, 1, Number.MAX_SAFE_INTEGER)) throw fail("ERR_RELAY_PROTOCOL", "the producer sequence must be a positive integer")
   return { producerId, producerEpoch, producerSeq }
@@ -111,8 +111,8 @@ function messageOp(
   half: boolean,
   fresh: boolean,
 ): MessageOp {
-  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
+  assertQueue(queue)
+  assertId(id)
   if (!(body instanceof Uint8Array)) throw fail("ERR_RELAY_PROTOCOL", "the body must be binary")
   const hsize = headersSize(headers)
   if (hsize < 0) throw fail("ERR_RELAY_PROTOCOL", "headers must be a map of strings")
@@ -144,8 +144,8 @@ function messageOp(
 /** A half message's commit or rollback, or a check-back's "unknown". */
 function decide(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
   const [, , queue, id, decision] = c
-  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
+  assertQueue(queue)
+  assertId(id)
   if (decision !== "commit" && decision !== "rollback" && decision !== "unknown") {
     throw fail("ERR_RELAY_PROTOCOL", `a decision is "commit", "rollback" or "unknown", not ${JSON.stringify(decision)}`)
   }
@@ -186,15 +186,15 @@ function decide(core: NodeCore, session: Session, rid: number, c: unknown[]): vo
 
 function resolver(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
   const producerId = c[2]
-  if (!isName(producerId)) throw fail("ERR_RELAY_PROTOCOL", "the producer id must be a name of 1-200 characters A-Z a-z 0-9 . _ - : /")
+  assertProducerId(producerId)
   core.checks.register(session, producerId)
   session.ok(rid)
 }
 
 function cancel(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
   const [, , queue, id] = c
-  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
-  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
+  assertQueue(queue)
+  assertId(id)
   core.committer.run([{ type: "cancel", queue, id }], (err, results) => {
     if (err !== undefined) session.answer(rid, [Op.ERROR, rid, (err as ZmeshError).code ?? "ERR_RELAY_STORE_FAILED", err.message])
     else session.answer(rid, [Op.OK, rid, results![0]! > 0])
@@ -205,7 +205,7 @@ function cancel(core: NodeCore, session: Session, rid: number, c: unknown[]): vo
 function consume(core: NodeCore, session: Session, rid: number, c: unknown[]): void {
   const [, , tag, queue, group, prefetch, ackTimeout, maxDeliveries, dlq] = c
   if (!isCount(tag, 1, Number.MAX_SAFE_INTEGER)) throw fail("ERR_RELAY_PROTOCOL", "the consumer tag must be a positive integer")
-  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
+  assertQueue(queue)
   if (!isName(group)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid group name ${JSON.stringify(group)}`)
   if (!isName(dlq) || dlq === queue) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid dead-letter queue ${JSON.stringify(dlq)}`)
   if (!isCount(prefetch, ...Limits.prefetch)) throw fail("ERR_RELAY_PROTOCOL", `prefetch must be an integer in ${Limits.prefetch.join("-")}`)
@@ -276,4 +276,16 @@ function settle(core: NodeCore, session: Session, rid: number, c: unknown[]): vo
     else session.ok(rid)
     core.markDirty(session)
   })
+}
+
+function assertQueue(queue: unknown): asserts queue is string {
+  if (!isName(queue)) throw fail("ERR_RELAY_INVALID_QUEUE", `invalid queue name ${JSON.stringify(queue)}`)
+}
+
+function assertId(id: unknown): asserts id is string {
+  if (!isId(id)) throw fail("ERR_RELAY_PROTOCOL", "the message id must be a string of 1-255 characters")
+}
+
+function assertProducerId(producerId: unknown): asserts producerId is string {
+  if (!isName(producerId)) throw fail("ERR_RELAY_PROTOCOL", "the producer id must be a name of 1-200 characters A-Z a-z 0-9 . _ - : /")
 }

@@ -35,12 +35,6 @@ export class IdIndex {
     this.allocate(capacity)
   }
 
-  get size(): number {
-    let n = 0
-    for (const ids of this.byQueue.values()) n += ids.size
-    return n
-  }
-
   /** The seq `id` was stored as in `queue`, if it is in the window at `now`; 0 otherwise. */
   seqOf(queue: string, id: string, now: number): number {
     const serial = this.live(queue, id, now)
@@ -77,17 +71,11 @@ export class IdIndex {
     this.lastIds!.set(id, serial)
   }
 
-  /**
-   * Forgets the entry of `id` if it is the one for `seq` (a staged message
-   * whose commit failed): its slot is marked expired, so that no snapshot
-   * brings it back (its seq is never stored, and later seqs pass it).
-   */
+  /** Forgets the entry of `id` if it is the one for `seq` (a staged message whose commit failed). */
   remove(queue: string, id: string, seq: number): void {
     const ids = this.byQueue.get(queue)
     const serial = ids?.get(id)
-    if (serial === undefined || this.seqs[serial & this.mask] !== seq) return
-    ids!.delete(id)
-    this.expiries[serial & this.mask] = 0
+    if (serial !== undefined && this.seqs[serial & this.mask] === seq) ids!.delete(id)
   }
 
   /** Drops entries that left the window by `now`, oldest first. */

@@ -51,10 +51,6 @@ class Epoch {
 export class ProducerTable {
   private readonly epochs = new Map<string, Epoch>()
 
-  get size(): number {
-    return this.epochs.size
-  }
-
   /** The seq send number `pseq` of this producer epoch was stored as, if known. */
   find(producerId: string, epoch: string, pseq: number): number | undefined {
     return this.epochs.get(key(producerId, epoch))?.get(pseq)

@@ -84,7 +84,7 @@ export class RelayState {
     switch (op.type) {
       case "message": {
         this.hooks.pin(seq, loc, size)
-        if (!staged) this.remember(op, seq)
+        if (!staged) this.stage(op, seq)
         if (op.half === true) {
           this.delays.add({ queue: op.queue, id: op.id, seq, due: op.due, loc, size, half: true, checks: 0, producerId: op.producerId ?? null })
           this.queue(op.queue)
@@ -180,11 +180,6 @@ export class RelayState {
     return 0
   }
 
-  /** Counts a message as stored for de-duplication from now (before its commit is durable: a resend in the meantime is a duplicate). */
-  stage(op: MessageOp, seq: number): void {
-    this.remember(op, seq)
-  }
-
   /** Takes back `stage` for a message whose commit failed. */
   unstage(op: MessageOp, seq: number): void {
     if (op.dedupWindow) this.ids.remove(op.queue, op.id, seq)
@@ -205,7 +200,11 @@ export class RelayState {
     }
   }
 
-  private remember(op: MessageOp, seq: number): void {
+  /**
+   * Counts a message as stored for de-duplication: when applied, or already
+   * when staged (a resend before its commit is durable is a duplicate too).
+   */
+  stage(op: MessageOp, seq: number): void {
     if (op.dedupWindow) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
     if (op.producerSeq != null && op.producerId && op.producerEpoch) {
       this.producers.put(op.producerId, op.producerEpoch, op.producerSeq, seq, op.storedAt)

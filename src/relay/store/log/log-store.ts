@@ -489,9 +489,9 @@ export class LogStore implements RelayStore {
   }
 }
 
-/** A message checked for duplicates when staged (and then remembered already). */
+/** A message checked for duplicates, and recorded, when staged. */
 function isIdempotent(op: MessageOp): boolean {
-  return op.dedupWindow !== undefined && op.dedupWindow > 0 ? true : op.producerSeq !== null && op.producerSeq !== undefined
+  return (op.dedupWindow ?? 0) > 0 || (op.producerSeq ?? null) !== null
 }
 
 function storeError(err: unknown): ZmeshError {
