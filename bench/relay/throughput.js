@@ -9,7 +9,10 @@
  * - drain with acks: a consumer process takes everything back, acking each
  *   message (acks in flight together, each resolving once durable).
  * - the store alone: LogStore.commit() of one message per call with the same
- *   numbers in flight, in one process, no network.
+ *   numbers in flight, in one process, no network; the messages are the ops
+ *   the relay hands its store for a client's send (a random UUID the client
+ *   made up, marked fresh, and the relay's de-duplication window), so the
+ *   ratio relay/store is what the network and the node add.
  * - idempotency (issue 12; see idempotency.js): confirmed sends/s at 256 in
  *   flight with the de-duplication window on, off, and with an idempotent
  *   producer; prepare + commit pairs/s at 1 and 64 in flight.
@@ -32,6 +35,7 @@
  * Linux only; a PostgreSQL server's own CPU is not in it).
  */
 import { spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import os from "node:os"
 import path from "node:path"
@@ -46,6 +50,8 @@ const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const CLI = path.join(ROOT, "dist/src/cli.js")
 const SIZE = 256
 const INFLIGHT = [1, 16, 256]
+/** The relay node's default dedupWindow (src/relay/node.ts), what a relay without --dedup-window does. */
+const DEFAULT_DEDUP_WINDOW = 120_000
 
 if (isChild()) await child(childSpec())
 else await parent()
@@ -147,9 +153,12 @@ async function child(spec) {
       const dir = mkdtempSync(path.join(/** @type {string} */ (spec.dir), `store-${inflight}-`))
       const store = spec.pg ? new relay.PostgresStore({ connectionString: spec.pg, schema: `${spec.schema}_${inflight}` }) : new relay.LogStore({ dir })
       await store.open()
+      /** The op the relay node builds for a client's send (src/relay/node/commands.ts). @param {string} queue */
+      const op = (queue) => ({ type: /** @type {const} */ ("message"), queue, id: randomUUID(), body, headers: null, storedAt: Date.now(), due: 0, dedupWindow, fresh: true })
+      const dedupWindow = /** @type {number} */ (spec.dedupWindow)
       let warm = 0
       await Promise.all(Array.from({ length: inflight }, async () => {
-        while (warm++ < n / 10) await store.commit([{ type: "message", queue: "warmup", id: String(warm), body, headers: null, storedAt: Date.now(), due: 0 }])
+        while (warm++ < n / 10) await store.commit([op("warmup")])
       }))
       let next = 0
       const cpu0 = cpuTime()
@@ -158,7 +167,7 @@ async function child(spec) {
         Array.from({ length: inflight }, async () => {
           while (next < n) {
             next++
-            await store.commit([{ type: "message", queue: "bench", id: String(next), body, headers: null, storedAt: Date.now(), due: 0 }])
+            await store.commit([op("bench")])
           }
         }),
       )
@@ -217,7 +226,8 @@ async function parent() {
       const name = kind === "pg" ? "PostgreSQL" : "embedded log"
       const schema = `bench_${process.pid}_${rep}`
       // The store alone.
-      const store = startChild(SCRIPT, { role: "store", dir: tmp, counts, ...(kind === "pg" ? { pg: pgUrl, schema } : {}) }, "store")
+      const dedupWindow = values["dedup-window"] === undefined ? DEFAULT_DEDUP_WINDOW : Number(values["dedup-window"])
+      const store = startChild(SCRIPT, { role: "store", dir: tmp, counts, dedupWindow, ...(kind === "pg" ? { pg: pgUrl, schema } : {}) }, "store")
       for (const inflight of INFLIGHT) {
         const m = await store.next("stored", 600_000)
         add(`${kind} store ${inflight}`, m.rate)

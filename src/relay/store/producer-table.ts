@@ -50,16 +50,15 @@ class Epoch {
 
 export class ProducerTable {
   private readonly epochs = new Map<string, Epoch>()
+  private last: { producerId: string; epoch: string; e: Epoch } | undefined
 
   /** The seq send number `pseq` of this producer epoch was stored as, if known. */
   find(producerId: string, epoch: string, pseq: number): number | undefined {
-    return this.epochs.get(key(producerId, epoch))?.get(pseq)
+    return this.epoch(producerId, epoch, false)?.get(pseq)
   }
 
   put(producerId: string, epoch: string, pseq: number, seq: number, at: number): void {
-    const k = key(producerId, epoch)
-    let e = this.epochs.get(k)
-    if (e === undefined) this.epochs.set(k, (e = new Epoch()))
+    const e = this.epoch(producerId, epoch, true)!
     // Send number pseq takes the slot of pseq - PRODUCER_RECEIPTS (once the ring is full size).
     e.set(pseq, seq)
     if (at > e.lastAt) e.lastAt = at
@@ -67,8 +66,26 @@ export class ProducerTable {
 
   /** Forgets a staged receipt whose commit failed. */
   remove(producerId: string, epoch: string, pseq: number, seq: number): void {
-    const e = this.epochs.get(key(producerId, epoch))
+    const e = this.epoch(producerId, epoch, false)
     if (e?.get(pseq) === seq) e.delete(pseq)
+  }
+
+  /**
+   * The receipts of an epoch (made if `create`). Sends come in runs of one
+   * producer, so the last epoch is at hand: comparing two short strings
+   * instead of building and hashing a key per lookup.
+   */
+  private epoch(producerId: string, epoch: string, create: boolean): Epoch | undefined {
+    const last = this.last
+    if (last !== undefined && last.producerId === producerId && last.epoch === epoch) return last.e
+    const k = key(producerId, epoch)
+    let e = this.epochs.get(k)
+    if (e === undefined) {
+      if (!create) return undefined
+      this.epochs.set(k, (e = new Epoch()))
+    }
+    this.last = { producerId, epoch, e }
+    return e
   }
 
   /** [producerId, epoch, lastAt, (pseq, seq) pairs] per epoch, receipts up to seq `upTo`; forgets epochs past their TTL. */
@@ -77,6 +94,7 @@ export class ProducerTable {
     for (const [k, e] of this.epochs) {
       if (now - e.lastAt > PRODUCER_TTL) {
         this.epochs.delete(k)
+        if (this.last?.e === e) this.last = undefined
         continue
       }
       const pairs: number[] = []
