@@ -49,6 +49,8 @@ export class IdIndex {
   private byteMask = 0
   private end = 0
   private readonly hashMask: number
+  /** (queue, id, seq, expires) of each `putLater` not done yet. */
+  private later: Array<string | number> = []
 
   /**
    * `capacity`: a power of two; the ring doubles when full. `hashBits`: 31,
@@ -74,6 +76,32 @@ export class IdIndex {
 
   /** Makes (seq, expires, decision) the entry of `id` in `queue`, in place of any earlier one. */
   put(queue: string, id: string, seq: number, expires: number, decision: Decision = Decision.none): void {
+    if (this.later.length > 0) this.settle()
+    this.insert(queue, id, seq, expires, decision)
+  }
+
+  /**
+   * `put` for an id that cannot be in the window yet (one a client made up,
+   * on its first send), done later: at the next lookup, put or `settle()`.
+   * The store defers this work until its confirms are out.
+   */
+  putLater(queue: string, id: string, seq: number, expires: number): void {
+    this.later.push(queue, id, seq, expires)
+  }
+
+  /** Whether `putLater` left work for `settle()`. */
+  get unsettled(): boolean {
+    return this.later.length > 0
+  }
+
+  /** Does the `putLater` inserts still pending, in order. */
+  settle(): void {
+    const later = this.later
+    this.later = []
+    for (let i = 0; i < later.length; i += 4) this.insert(later[i] as string, later[i + 1] as string, later[i + 2] as number, later[i + 3] as number, Decision.none)
+  }
+
+  private insert(queue: string, id: string, seq: number, expires: number, decision: Decision): void {
     if (this.tail - this.head > this.mask) this.grow()
     if (this.end + id.length * 3 - this.bytesHead() > this.byteMask + 1) this.growBytes(id.length * 3)
     const q = this.queueOf(queue)
@@ -142,6 +170,7 @@ export class IdIndex {
 
   /** The serial of `id`'s newest entry still in the ring, or -1. */
   private find(queue: string, id: string): number {
+    if (this.later.length > 0) this.settle()
     const q = this.queueIndex.get(queue)
     if (q === undefined) return -1
     const hash = hashOf(q, id) & this.hashMask

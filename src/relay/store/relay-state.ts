@@ -205,7 +205,11 @@ export class RelayState {
    * when staged (a resend before its commit is durable is a duplicate too).
    */
   stage(op: MessageOp, seq: number): void {
-    if (op.dedupWindow) this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+    if (op.dedupWindow) {
+      // A made-up id's first send cannot be a repeat: its entry can wait until the confirms are out.
+      if (op.fresh === true) this.ids.putLater(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+      else this.ids.put(op.queue, op.id, seq, op.storedAt + op.dedupWindow)
+    }
     if (op.producerSeq != null && op.producerId && op.producerEpoch) {
       this.producers.put(op.producerId, op.producerEpoch, op.producerSeq, seq, op.storedAt)
     }

@@ -92,6 +92,8 @@ export class LogStore implements RelayStore {
   /** Where the last applied record ends: a checkpoint's replay position. */
   private appliedAt: { segment: number; offset: number } | undefined
   private staged = new Batch()
+  /** A settle of the de-duplication window is scheduled (settleIdsLater). */
+  private settling = false
   /** The batch being written and synced. */
   private inflight: Batch | undefined
   private spare: Batch | undefined = new Batch()
@@ -364,8 +366,27 @@ export class LogStore implements RelayStore {
       this.flushing = false
     }
     this.maintain()
+    this.settleIdsLater()
     // What arrived during the sync goes out at once, as the next group commit.
     void this.flush()
+  }
+
+  /**
+   * Enters made-up ids into the de-duplication window (IdIndex.putLater)
+   * once the confirms of the batch are out, off the path of the next one: an
+   * immediate queued from an immediate runs in the loop's next turn, after
+   * what the resolved commits scheduled. A lookup before then enters them
+   * first.
+   */
+  private settleIdsLater(): void {
+    if (this.settling || !this.state.ids.unsettled) return
+    this.settling = true
+    setImmediate(() =>
+      setImmediate(() => {
+        this.settling = false
+        this.state.ids.settle()
+      }),
+    )
   }
 
   /** Writes and syncs a batch, the sync where the policy says (sync-policy.ts). */
