@@ -168,9 +168,9 @@ async function child(spec) {
       const dir = mkdtempSync(path.join(/** @type {string} */ (spec.dir), `store-${inflight}-`))
       const store = spec.pg ? new relay.PostgresStore({ connectionString: spec.pg, schema: `${spec.schema}_${level === STEADY ? "steady" : level}` }) : new relay.LogStore({ dir })
       await store.open()
+      const dedupWindow = /** @type {number} */ (spec.dedupWindow)
       /** The op the relay node builds for a client's send (src/relay/node/commands.ts). @param {string} queue */
       const op = (queue) => ({ type: /** @type {const} */ ("message"), queue, id: randomUUID(), body, headers: null, storedAt: Date.now(), due: 0, dedupWindow, fresh: true })
-      const dedupWindow = /** @type {number} */ (spec.dedupWindow)
       let warm = 0
       await Promise.all(Array.from({ length: inflight }, async () => {
         while (warm++ < n / 10) await store.commit([op("warmup")])
