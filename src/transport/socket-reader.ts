@@ -1,11 +1,11 @@
 /**
- * Reads a connection we dialed through node:net's `onread` option: into
- * blocks of our own, carved one read after another, instead of a fresh
- * 64 KiB buffer per read; and, while a large frame body is being received,
- * straight into that body's buffer, so that its bytes are never copied.
+ * Reads a connection through node:net's `onread` option: into blocks of our
+ * own, carved one read after another, instead of a fresh 64 KiB buffer per
+ * read; and, while a large frame body is being received, straight into that
+ * body's buffer, so that its bytes are never copied.
  *
- * node:net offers `onread` to sockets it connects, not to the ones a server
- * accepts: bound sockets keep reading through 'data' events. A frame kept
+ * node:net offers `onread` to sockets it connects; a connection a server
+ * accepted gets one through adoptSocket() (adopt-socket.ts). A frame kept
  * by the application pins its block, as it would pin node:net's read buffer
  * (docs/options.md says to copy what is kept for long).
  */
@@ -25,6 +25,21 @@ export interface ReadSink {
   direct(region: Buffer, n: number): boolean
 }
 
+export interface SocketReaderOptions {
+  /**
+   * A connection a server accepted (see `accepted` below): true. Default
+   * false, for a connection we dialed.
+   */
+  readonly accepted?: boolean
+}
+
+/**
+ * On a dialed connection, bodies up to this size get their buffer at their
+ * header so that reads can land in them: what a peer that only claims sizes
+ * can make a dialed connection allocate.
+ */
+const DIALED_EAGER_BODY_MAX = 256 * 1024
+
 /** Reads take at most this much, as node:net's own do. */
 const READ = 64 * 1024
 /** Blocks hold two full reads, or many small ones (a latency-bound peer sends a few bytes a read). */
@@ -37,8 +52,28 @@ const SMALL_READ = 8 * 1024
  * each) for a fast sender.
  */
 const MIN_READ = 16 * 1024
+/**
+ * An accepted connection reads into small blocks (Buffer.allocUnsafe's pool)
+ * until a read fills its buffer: a server with thousands of idle or slow
+ * peers (a connect flood, subscribers that only subscribe) then holds a
+ * small block per peer, not 128 KiB.
+ */
+const SMALL_BLOCK = 2 * 1024
+/** A small block with less room than this is retired. */
+const MIN_SMALL_READ = 512
 
 export class SocketReader {
+  /**
+   * Bodies up to this size get their buffer at their header, so that their
+   * reads land in place (Session.readInPlace). 0 on accepted connections:
+   * anyone may dial a server, and a bound socket allocates nothing for a
+   * size a peer merely claims (docs/options.md), only once half the body is here.
+   */
+  readonly eagerBodyMax: number
+  /** Reads go into small blocks until one fills its buffer (accepted connections). */
+  private small: boolean
+  /** Node asked for a buffer at least once (adoptSocket() checks that `onread` took effect). */
+  offered = false
   private sink: ReadSink | undefined
   private block: Buffer = EMPTY
   private pos = 0
@@ -47,7 +82,13 @@ export class SocketReader {
   /** Chunks read before the engine attached. */
   private early: Buffer[] | undefined
 
-  /** The `onread` option for `net.connect()`. */
+  constructor(options: SocketReaderOptions = {}) {
+    const accepted = options.accepted === true
+    this.eagerBodyMax = accepted ? 0 : DIALED_EAGER_BODY_MAX
+    this.small = accepted
+  }
+
+  /** The `onread` option for `net.connect()` (or `new net.Socket()`). */
   readonly onread = {
     buffer: (): Buffer => this.next(),
     callback: (n: number, buf: Uint8Array): boolean => this.read(n, buf as Buffer),
@@ -63,10 +104,18 @@ export class SocketReader {
 
   /** Where the next read goes: a large body's missing rest, or the next free part of a block. */
   private next(): Buffer {
+    this.offered = true
     const sink = this.sink
     const direct = sink?.directRegion()
     this.directPending = direct
     if (direct !== undefined) return direct
+    if (this.small) {
+      if (this.block.length - this.pos < MIN_SMALL_READ) {
+        this.block = Buffer.allocUnsafe(SMALL_BLOCK)
+        this.pos = 0
+      }
+      return this.block.subarray(this.pos)
+    }
     const size = sink?.smallReads === true ? SMALL_READ : READ
     if (this.block.length - this.pos < Math.min(size, MIN_READ)) {
       this.block = Buffer.allocUnsafeSlow(BLOCK)
@@ -84,6 +133,11 @@ export class SocketReader {
     // A region of the current block: the chunk is a view, and the next read starts after it.
     const chunk = buf.subarray(0, n)
     this.pos += n
+    if (this.small && n === buf.length) {
+      // The peer sends faster than small reads take: full-size blocks from the next read on.
+      this.small = false
+      this.block = EMPTY
+    }
     if (sink === undefined) {
       ;(this.early ??= []).push(chunk)
       return true
