@@ -113,6 +113,7 @@ export function adoptSocket(original: net.Socket, reader: SocketReader): Adopted
     acceptInPlace.supported = false
     return { socket, reader: undefined }
   }
+  reader.watch(socket)
   acceptInPlace.adopted++
   return { socket, reader }
 }

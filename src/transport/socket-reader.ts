@@ -8,7 +8,18 @@
  * accepted gets one through adoptSocket() (adopt-socket.ts). A frame kept
  * by the application pins its block, as it would pin node:net's read buffer
  * (docs/options.md says to copy what is kept for long).
+ *
+ * node:net passes the buffer `onread.buffer()` returns to its C++ side as
+ * the return value of the read callback (CustomBufferJSListener in
+ * src/stream_base.cc): when anything in that callback's scope throws past
+ * it, such as a process.nextTick callback run as the scope ends, the value
+ * is lost and the next read lands in the previous buffer, on top of bytes
+ * already handed on, while JavaScript is told it is in the new one. A
+ * process that survives the throw (an 'uncaughtException' handler) would
+ * then read garbage. So an 'uncaughtExceptionMonitor' listener hands the
+ * last buffer to the handle again (`useUserBuffer`), see resync().
  */
+import type net from "node:net"
 
 /** What a reader feeds: the stream engine of the connection. */
 export interface ReadSink {
@@ -81,6 +92,10 @@ export class SocketReader {
   private directPending: Buffer | undefined
   /** Chunks read before the engine attached. */
   private early: Buffer[] | undefined
+  /** The buffer the last next() returned: where node:net reads next. */
+  private handed: Buffer | undefined
+  /** The socket read, once watch() was called. */
+  private socket: net.Socket | undefined
 
   constructor(options: SocketReaderOptions = {}) {
     const accepted = options.accepted === true
@@ -102,8 +117,44 @@ export class SocketReader {
     if (early !== undefined) for (const chunk of early) sink.data(chunk)
   }
 
-  /** Where the next read goes: a large body's missing rest, or the next free part of a block. */
+  /** The socket this reader reads (`onread` was given to it): see resync(). */
+  watch(socket: net.Socket): void {
+    this.socket = socket
+    watchUncaught()
+    socket.once("close", () => {
+      if (handedLast === this) handedLast = undefined
+    })
+  }
+
+  /**
+   * After an uncaught exception: gives the handle the buffer the last next()
+   * returned, in case node:net lost it (see the top of this file). When it
+   * did not, this changes nothing: the handle keeps reading into the same
+   * buffer (one more listener object on the handle, freed with it).
+   */
+  resync(): void {
+    const socket = this.socket
+    const handed = this.handed
+    if (socket === undefined || handed === undefined || socket.destroyed) return
+    const handle = (socket as unknown as { _handle?: { useUserBuffer?(buffer: Uint8Array): void } | null })._handle
+    if (typeof handle?.useUserBuffer !== "function") return
+    try {
+      handle.useUserBuffer(handed)
+    } catch {
+      // A handle that refuses: nothing better to do than what node:net would.
+    }
+  }
+
+  /** Node's `onread.buffer()`: where the next read goes. */
   private next(): Buffer {
+    const region = this.region()
+    this.handed = region
+    handedLast = this
+    return region
+  }
+
+  /** A large body's missing rest, or the next free part of a block. */
+  private region(): Buffer {
     this.offered = true
     const sink = this.sink
     const direct = sink?.directRegion()
@@ -147,3 +198,18 @@ export class SocketReader {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+/**
+ * The reader whose next() ran last. A throw that makes node:net lose a
+ * returned buffer happens as the read's callback scope ends, after that
+ * next() and before any other read: so it is this reader's buffer.
+ */
+let handedLast: SocketReader | undefined
+let watching = false
+
+/** One listener for the process; a monitor does not change what an uncaught exception does. */
+function watchUncaught(): void {
+  if (watching) return
+  watching = true
+  process.on("uncaughtExceptionMonitor", () => handedLast?.resync())
+}

@@ -9,7 +9,7 @@ import net from "node:net"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { acceptInPlace, adoptSocket } from "../../../src/transport/adopt-socket.js"
 import { type ReadSink, SocketReader } from "../../../src/transport/socket-reader.js"
-import { warmUpDescriptors } from "../../hostile/fixtures/probes.js"
+import { warmUpDescriptors, within } from "../../hostile/fixtures/probes.js"
 import { cleanupIpc, ipcEndpoint } from "../../helpers/endpoints.js"
 
 const openDescriptors = () => readdirSync("/proc/self/fd").length
@@ -102,9 +102,9 @@ describe.each(["tcp", "ipc"] as const)("adoptSocket over %s", (transport) => {
     // The peer hangs up: the adopted socket ends and closes (no half-open), the count drops, close() completes.
     const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()))
     client.end()
-    await closed
+    await within("the adopted socket closing after the peer's end", closed)
     expect(await connections(server)).toBe(0)
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
+    await within("server.close() completing", new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))))
     client.destroy()
     await new Promise<void>((resolve) => (client.closed ? resolve() : client.once("close", () => resolve())))
     expect(openDescriptors()).toBe(baseline)
@@ -117,8 +117,8 @@ describe.each(["tcp", "ipc"] as const)("adoptSocket over %s", (transport) => {
     // close() waits for the accepted connection, which the adopted socket holds.
     expect(await connections(server)).toBe(1)
     accepted.socket.destroy()
-    await serverClosed
-    await clientClosed
+    await within("server.close() completing", serverClosed)
+    await within("the client seeing the close", clientClosed)
   })
 
   it("with the switch off, the original socket goes on, read through 'data'", async () => {
