@@ -45,11 +45,11 @@ export interface SocketReaderOptions {
 }
 
 /**
- * On a dialed connection, bodies up to this size get their buffer at their
- * header so that reads can land in them: what a peer that only claims sizes
- * can make a dialed connection allocate.
+ * Bodies up to this size get their buffer at their header so that reads can
+ * land in them: what a peer that only claims sizes can make a dialed
+ * connection allocate (an accepted one: at most twice what the peer sent).
  */
-const DIALED_EAGER_BODY_MAX = 256 * 1024
+const EAGER_BODY_MAX = 256 * 1024
 
 /** Reads take at most this much, as node:net's own do. */
 const READ = 64 * 1024
@@ -74,13 +74,14 @@ const SMALL_BLOCK = 2 * 1024
 const MIN_SMALL_READ = 512
 
 export class SocketReader {
+  /** Bodies up to this size get their buffer at their header, so that their reads land in place (Session.readInPlace). */
+  readonly eagerBodyMax = EAGER_BODY_MAX
   /**
-   * Bodies up to this size get their buffer at their header, so that their
-   * reads land in place (Session.readInPlace). 0 on accepted connections:
-   * anyone may dial a server, and a bound socket allocates nothing for a
-   * size a peer merely claims (docs/options.md), only once half the body is here.
+   * Only up to twice what the peer has sent so far (accepted connections):
+   * anyone may dial a server, and a bound socket must not allocate more
+   * than twice what a peer sent for a size it merely claims (docs/options.md).
    */
-  readonly eagerBodyMax: number
+  readonly eagerEarned: boolean
   /** Reads go into small blocks until one fills its buffer (accepted connections). */
   private small: boolean
   /** Node asked for a buffer at least once (adoptSocket() checks that `onread` took effect). */
@@ -99,7 +100,7 @@ export class SocketReader {
 
   constructor(options: SocketReaderOptions = {}) {
     const accepted = options.accepted === true
-    this.eagerBodyMax = accepted ? 0 : DIALED_EAGER_BODY_MAX
+    this.eagerEarned = accepted
     this.small = accepted
   }
 

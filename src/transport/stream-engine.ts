@@ -106,7 +106,7 @@ export class StreamEngine {
     if (reader === undefined) {
       socket.on("data", (chunk: Buffer) => this.onData(chunk))
     } else {
-      this.session.readInPlace(reader.eagerBodyMax)
+      this.session.readInPlace(reader.eagerBodyMax, reader.eagerEarned)
       reader.attach(this.readSink())
     }
     socket.on("drain", () => {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { Pull, Push } from "../../src/index.js"
 import { acceptInPlace } from "../../src/transport/adopt-socket.js"
-import { Child, descriptorsBackTo, distBuilt, openDescriptors, warmUpDescriptors, within } from "../hostile/fixtures/probes.js"
+import { Child, descriptorsBackTo, distBuilt, killChildren, openDescriptors, warmUpDescriptors, within } from "../hostile/fixtures/probes.js"
 import { cleanupIpc, transports } from "../helpers/endpoints.js"
 import { closeAll } from "../helpers/sockets.js"
 import { closeRawPeers, dataFrame, dial } from "../wire/raw-peer.js"
@@ -17,6 +17,7 @@ import { closeRawPeers, dataFrame, dial } from "../wire/raw-peer.js"
 const KiB = 1024
 
 afterEach(async () => {
+  killChildren()
   acceptInPlace.enabled = true
   await closeRawPeers()
   cleanupIpc()

@@ -87,8 +87,8 @@ describe("SocketReader", () => {
 
   it("on an accepted connection, reads small blocks until a read fills its buffer, then full-size ones", () => {
     const reader = new SocketReader({ accepted: true })
-    expect(reader.eagerBodyMax).toBe(0)
-    expect(new SocketReader().eagerBodyMax).toBe(256 * 1024)
+    expect(reader.eagerEarned).toBe(true)
+    expect(new SocketReader().eagerEarned).toBe(false)
     const sink = new Sink()
     reader.attach(sink)
     // An idle peer holds a small buffer, not a 128 KiB block.
