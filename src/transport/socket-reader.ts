@@ -17,7 +17,9 @@
  * already handed on, while JavaScript is told it is in the new one. A
  * process that survives the throw (an 'uncaughtException' handler) would
  * then read garbage. So an 'uncaughtExceptionMonitor' listener hands the
- * last buffer to the handle again (`useUserBuffer`), see resync().
+ * last buffer to the handle again (`useUserBuffer`), see resync(). Should
+ * a Node version drop `useUserBuffer` from the handle, resync() does
+ * nothing, and such a process is where it was before this guard.
  */
 import type net from "node:net"
 
@@ -38,8 +40,9 @@ export interface ReadSink {
 
 export interface SocketReaderOptions {
   /**
-   * A connection a server accepted (see `accepted` below): true. Default
-   * false, for a connection we dialed.
+   * True for a connection a server accepted, whose peer may be anyone: small
+   * blocks until it sends fast, and bodies allocated at their header only up
+   * to twice what it sent (`eagerEarned`). Default false: a connection we dialed.
    */
   readonly accepted?: boolean
 }
