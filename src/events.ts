@@ -128,8 +128,12 @@ export class Observer {
       } catch (err) {
         // A listener's throw is the application's error, not the connection's: it must
         // not unwind through zmesh's state changes. It reaches the process as any
-        // throwing listener's would, as an uncaught exception, one tick later.
-        process.nextTick(() => {
+        // throwing listener's would, as an uncaught exception, a microtask later.
+        // Not from process.nextTick: a tick that throws inside node:net's read
+        // callback makes node drop the next read buffer an `onread` reader hands
+        // it (see transport/socket-reader.ts); a throwing microtask is reported
+        // without unwinding that callback.
+        queueMicrotask(() => {
           throw err
         })
       }

@@ -51,7 +51,9 @@ export class Endpoints {
     let listener: Listener
     try {
       const { backlog, ipv6 } = this.host.options
-      listener = await listen(endpoint, { backlog, ipv6 }, (socket) => this.accept(socket, bound.value!))
+      // STREAM's raw engine reads 'data' events; ZMTP engines read through a SocketReader.
+      const readers = this.host.socketType !== "STREAM"
+      listener = await listen(endpoint, { backlog, ipv6, readers }, (socket, reader) => this.accept(socket, bound.value!, reader))
     } catch (err) {
       const failure = err instanceof ZmeshError ? err : error("EINVAL", `could not bind ${address}`, { cause: err })
       // libzmq reports a failed tcp bind by its address without the transport prefix.
@@ -183,13 +185,13 @@ export class Endpoints {
     }, this.host.socketType !== "STREAM")
   }
 
-  private accept(socket: net.Socket, bound: Bound): void {
+  private accept(socket: net.Socket, bound: Bound, reader: SocketReader | undefined): void {
     if (this.host.closed) {
       socket.destroy()
       return
     }
     this.host.emit({ type: "accept", address: bound.address })
-    bound.links.add(this.startLink(socket, bound.address, undefined, bound))
+    bound.links.add(this.startLink(socket, bound.address, undefined, bound, reader))
   }
 
   /**

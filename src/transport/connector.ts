@@ -82,6 +82,7 @@ export class Connector {
         ? net.connect({ host: endpoint.host, port: endpoint.port, noDelay: true, onread })
         : net.connect({ path: endpoint.transport === "ipc" ? endpoint.path : "", onread })
     this.socket = socket
+    reader?.watch(socket)
     // Dialing alone does not keep the process alive (see sockets/keep-alive.ts).
     socket.unref()
     let timeout: NodeJS.Timeout | undefined

@@ -2,7 +2,9 @@
 import { existsSync, statSync, unlinkSync } from "node:fs"
 import net from "node:net"
 import { ZmeshError, codeOfSystemError } from "../errors.js"
+import { adoptSocket } from "./adopt-socket.js"
 import { type Endpoint, formatTcp } from "./endpoint.js"
+import { SocketReader } from "./socket-reader.js"
 
 export interface Listener {
   /** The endpoint actually bound (the real port for `:*`), as `lastEndpoint` reports it. */
@@ -15,14 +17,31 @@ export interface ListenOptions {
   readonly backlog: number
   /** ZMQ_IPV6: let `*` listen on IPv6 too. */
   readonly ipv6: boolean
+  /**
+   * Read each accepted connection through a SocketReader (`onread`), as
+   * dialed ones are (adopt-socket.ts); where that is not possible, through
+   * 'data' events, and `onConnection` gets no reader.
+   */
+  readonly readers?: boolean
 }
 
+/**
+ * Listens on a tcp:// or ipc:// endpoint; `onConnection` gets each accepted
+ * connection, with the reader that reads it when `options.readers` is set
+ * and it could be used.
+ */
 export async function listen(
   endpoint: Endpoint,
   options: ListenOptions,
-  onConnection: (socket: net.Socket) => void,
+  onConnection: (socket: net.Socket, reader: SocketReader | undefined) => void,
 ): Promise<Listener> {
-  const server = net.createServer({ noDelay: true, pauseOnConnect: false }, onConnection)
+  const readers = options.readers === true
+  // With readers, node:net must not start reading the accepted socket: its handle moves to another.
+  const server = net.createServer({ noDelay: true, pauseOnConnect: readers }, (socket) => {
+    if (!readers) return onConnection(socket, undefined)
+    const adopted = adoptSocket(socket, new SocketReader({ accepted: true }))
+    onConnection(adopted.socket, adopted.reader)
+  })
   // Listening alone does not keep the process alive, as with zeromq.js (see sockets/keep-alive.ts).
   server.unref()
   if (endpoint.transport === "tcp") {

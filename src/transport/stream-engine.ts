@@ -23,12 +23,6 @@ const FLUSH_THRESHOLD = 256 * 1024
  * (docs/options.md).
  */
 export const WRITE_BACKLOG = 256 * 1024
-/**
- * With a SocketReader, bodies up to this size get their buffer at their
- * header so that reads can land in them: what a peer that only claims sizes
- * can make a dialed connection allocate (bound ones allocate nothing on a claim).
- */
-const EAGER_BODY_MAX = 256 * 1024
 
 export interface EngineOptions {
   readonly socketType: SocketType
@@ -80,8 +74,9 @@ export class StreamEngine {
   private readonly flushNow = () => this.flush()
 
   /**
-   * @param reader For a connection we dialed with `onread` (SocketReader):
-   * reads come through it instead of 'data' events.
+   * @param reader For a connection read through `onread` (SocketReader: one
+   * we dialed, or one a server accepted and adoptSocket() re-wrapped): reads
+   * come through it instead of 'data' events.
    */
   constructor(socket: net.Socket, options: EngineOptions, handler: EngineHandler, reader?: SocketReader) {
     this.socket = socket
@@ -111,7 +106,7 @@ export class StreamEngine {
     if (reader === undefined) {
       socket.on("data", (chunk: Buffer) => this.onData(chunk))
     } else {
-      this.session.readInPlace(EAGER_BODY_MAX)
+      this.session.readInPlace(reader.eagerBodyMax, reader.eagerEarned)
       reader.attach(this.readSink())
     }
     socket.on("drain", () => {

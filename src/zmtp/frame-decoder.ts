@@ -14,7 +14,8 @@ const COMMAND_MORE = FLAG_COMMAND | FLAG_MORE
  * its header straight from the chunk, its body a view of it. A body that
  * spans chunks is assembled in a buffer of its own size: as soon as at least
  * half of it has arrived (so a peer cannot make us allocate more than twice
- * what it sent), or at its header when it is at most `eagerBodyMax`; later
+ * what it sent), or at its header when it is at most `eagerBodyMax` (and,
+ * with `eagerEarned`, at most twice what the peer has sent so far); later
  * chunks are copied straight into it, or read into it (directRegion()).
  *
  * @example
@@ -44,6 +45,15 @@ export class FrameDecoder {
    * a size costs at most this much per connection.
    */
   eagerBodyMax = 0
+  /**
+   * Bodies are allocated at their header only up to twice the bytes received
+   * so far (and `eagerBodyMax`): for connections anyone may open, so that a
+   * peer cannot make us allocate more than twice what it sent, as with the
+   * half-body rule, yet a peer that streams large messages gets them read in place.
+   */
+  eagerEarned = false
+  /** Bytes pushed or read in place so far (what `eagerEarned` counts). */
+  private received = 0
   /** Body size of the last frame returned. */
   lastFrameSize = 0
   /**
@@ -74,6 +84,7 @@ export class FrameDecoder {
   }
 
   push(chunk: Buffer): void {
+    this.received += chunk.length
     const filling = this.filling
     if (filling !== undefined) {
       // Nothing else is queued while a body fills: its bytes come first.
@@ -111,6 +122,7 @@ export class FrameDecoder {
       return false
     }
     this.filled += n
+    this.received += n
     return true
   }
 
@@ -210,7 +222,7 @@ export class FrameDecoder {
       const have = input.length
       if (have < size) {
         // Half or more is here (or the body is small enough to take on trust): allocate it, fill it as bytes come.
-        if (have * 2 >= size || size <= this.eagerBodyMax) {
+        if (have * 2 >= size || (size <= this.eagerBodyMax && (!this.eagerEarned || size <= this.received * 2))) {
           const target = this.bodyBuffer(size)
           input.copyTo(target, 0, have)
           this.filling = target

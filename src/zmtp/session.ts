@@ -120,10 +120,12 @@ export class Session {
 
   /**
    * Lets reads land in large bodies directly (see SocketReader): bodies up
-   * to `eagerBodyMax` bytes get their buffer at their header.
+   * to `eagerBodyMax` bytes get their buffer at their header; with
+   * `earned`, only up to twice the bytes the peer has sent so far.
    */
-  readInPlace(eagerBodyMax: number): void {
+  readInPlace(eagerBodyMax: number, earned = false): void {
     this.decoder.eagerBodyMax = eagerBodyMax
+    this.decoder.eagerEarned = earned
   }
 
   /** The missing rest of a large body, for the next read to land in; undefined when there is none. */

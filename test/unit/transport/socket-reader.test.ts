@@ -84,4 +84,28 @@ describe("SocketReader", () => {
     sink.pause = true
     expect(read(reader, reader.onread.buffer(), "more")).toBe(false)
   })
+
+  it("on an accepted connection, reads small blocks until a read fills its buffer, then full-size ones", () => {
+    const reader = new SocketReader({ accepted: true })
+    expect(reader.eagerEarned).toBe(true)
+    expect(new SocketReader().eagerEarned).toBe(false)
+    const sink = new Sink()
+    reader.attach(sink)
+    // An idle peer holds a small buffer, not a 128 KiB block.
+    const first = reader.onread.buffer()
+    expect(first.length).toBe(2 * 1024)
+    read(reader, first, "greeting")
+    const second = reader.onread.buffer()
+    expect(second.buffer).toBe(first.buffer)
+    expect(second.byteOffset).toBe(first.byteOffset + 8)
+    expect(second.length).toBe(2 * 1024 - 8)
+    // Less than 512 bytes of room left: a fresh small block.
+    reader.onread.callback(second.length - 500, second)
+    const third = reader.onread.buffer()
+    expect(third.length).toBe(2 * 1024)
+    // A read that fills its buffer: the peer sends fast, full-size reads from now on.
+    reader.onread.callback(third.length, third)
+    expect(reader.onread.buffer().length).toBe(64 * 1024)
+    expect(sink.chunks).toEqual(["greeting", expect.any(String), expect.any(String)])
+  })
 })

@@ -341,6 +341,39 @@ describe("FrameDecoder: bodies assembled in place, and reads straight into them"
     expect(small.filledDirect(region, 100)).toBe(false)
     expect(small.next()).toBe(false)
   })
+
+  it("with eagerEarned, a body is allocated at its header only up to twice what the peer has sent so far", () => {
+    const earning = () => {
+      const dec = new FrameDecoder(-1)
+      dec.eagerBodyMax = 1 << 20
+      dec.eagerEarned = true
+      return dec
+    }
+    // 9 bytes sent: a claim of 4,000 allocates nothing, as without eagerBodyMax.
+    const dec = earning()
+    dec.push(longHeader(4000))
+    expect(dec.next()).toBe(false)
+    expect(dec.directRegion(1)).toBeUndefined()
+    // Half the body sent: allocated by the half-body rule; the rest is read in place.
+    dec.push(pattern(2000, 1))
+    expect(dec.next()).toBe(false)
+    const region = dec.directRegion(1)!
+    expect(region.length).toBe(2000)
+    pattern(4000, 1).copy(region, 0, 2000)
+    expect(dec.filledDirect(region, 2000)).toBe(true)
+    expect(dec.next()).toBe(true)
+    expect(dec.body.equals(pattern(4000, 1))).toBe(true)
+    // 4,009 bytes sent, then a 9-byte header: claims up to 2 x 4,018 are allocated at once, larger ones are not.
+    dec.push(longHeader(8036))
+    expect(dec.next()).toBe(false)
+    expect(dec.directRegion(1)?.length).toBe(8036)
+    const over = earning()
+    over.push(Buffer.concat([longHeader(3991), pattern(3991, 2)]))
+    expect(over.next()).toBe(true)
+    over.push(longHeader(8019))
+    expect(over.next()).toBe(false)
+    expect(over.directRegion(1)).toBeUndefined()
+  })
 })
 
 describe("FrameDecoder: reused bodies (reuseBodies, for CURVE's boxes)", () => {
@@ -390,4 +423,5 @@ describe("FrameDecoder: reused bodies (reuseBodies, for CURVE's boxes)", () => {
     expect(second[0]!.body.equals(pattern(3000, 2))).toBe(true)
     expect(second[0]!.buffer).not.toBe(first[0]!.buffer)
   })
+
 })
