@@ -136,6 +136,8 @@ export class FrameDecoder {
    * when more bytes are needed. Throws a ZmeshError on a malformed frame.
    */
   next(): boolean {
+    // The last frame is the caller's now: not kept alive here (the application may drop it).
+    this.body = EMPTY
     if (this.pendingFlags < 0) {
       if (this.nextInPlace()) return true
       if (!this.readHeader()) {
