@@ -58,6 +58,8 @@ const INFLIGHT = [1, 16, 256]
 const STEADY = "1 steady"
 /** @type {Array<number | string>} */
 const LEVELS = [...INFLIGHT, STEADY]
+/** Sends or commits in flight at a level. @param {number | string} level */
+const inFlight = (level) => (level === STEADY ? 1 : Number(level))
 /** The relay node's default dedupWindow (src/relay/node.ts), what a relay without --dedup-window does. */
 const DEFAULT_DEDUP_WINDOW = 120_000
 
@@ -102,14 +104,14 @@ async function child(spec) {
       let next = 0
       await Promise.all(Array.from({ length: inflight }, async () => { while (next++ < n) await client.send("warmup", body) }))
     }
-    for (const inflight of INFLIGHT) {
-      const n = /** @type {Record<string, number>} */ (spec.counts)[inflight]
+    for (const level of LEVELS) {
+      const n = /** @type {Record<string, number>} */ (spec.counts)[level]
       let next = 0
       const cpu0 = cpuTime()
       const relay0 = cpuTime(spec.relayPid)
       const t0 = performance.now()
       await Promise.all(
-        Array.from({ length: inflight }, async () => {
+        Array.from({ length: inFlight(level) }, async () => {
           while (next < n) {
             next++
             await client.send("bench", body)
@@ -117,14 +119,8 @@ async function child(spec) {
         }),
       )
       const rate = n / ((performance.now() - t0) / 1000)
-      io.post({ type: "sent", inflight, rate, cpu: perMessage(cpu0, cpuTime(), n), relayCpu: perMessage(relay0, cpuTime(spec.relayPid), n) })
+      io.post({ type: "sent", inflight: level, rate, cpu: perMessage(cpu0, cpuTime(), n), relayCpu: perMessage(relay0, cpuTime(spec.relayPid), n) })
     }
-    const n = /** @type {Record<string, number>} */ (spec.counts)[STEADY]
-    const cpu0 = cpuTime()
-    const relay0 = cpuTime(spec.relayPid)
-    const t0 = performance.now()
-    for (let i = 0; i < n; i++) await client.send("bench", body)
-    io.post({ type: "sent", inflight: STEADY, rate: n / ((performance.now() - t0) / 1000), cpu: perMessage(cpu0, cpuTime(), n), relayCpu: perMessage(relay0, cpuTime(spec.relayPid), n) })
     await client.close()
   } else if (spec.role === "consumer") {
     const total = Object.values(/** @type {Record<string, number>} */ (spec.counts)).reduce((a, b) => a + b, 0)
@@ -163,7 +159,7 @@ async function child(spec) {
     await client.close()
   } else if (spec.role === "store") {
     for (const level of LEVELS) {
-      const inflight = level === STEADY ? 1 : level
+      const inflight = inFlight(level)
       const n = /** @type {Record<string, number>} */ (spec.counts)[level]
       const dir = mkdtempSync(path.join(/** @type {string} */ (spec.dir), `store-${inflight}-`))
       const store = spec.pg ? new relay.PostgresStore({ connectionString: spec.pg, schema: `${spec.schema}_${level === STEADY ? "steady" : level}` }) : new relay.LogStore({ dir })
